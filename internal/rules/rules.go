@@ -1,0 +1,349 @@
+package rules
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/fault"
+)
+
+// LicenseType is a clinician's licence class.
+type LicenseType string
+
+// Licence classes named in the API.
+const (
+	MD LicenseType = "MD"
+	DO LicenseType = "DO"
+	NP LicenseType = "NP"
+	PA LicenseType = "PA"
+	RN LicenseType = "RN"
+)
+
+// Modality is how the exam is held.
+type Modality string
+
+// Modalities.
+const (
+	Async Modality = "async"
+	Video Modality = "video"
+)
+
+// Source cites where a rule comes from; Confidence is H (primary text),
+// M (secondary) or L (unverified).
+type Source struct {
+	Citation   string `json:"citation"`
+	URL        string `json:"url"`
+	Confidence string `json:"confidence"`
+}
+
+// entry is the shape shared by the default, state, category and
+// state × category records of the data file. Empty fields inherit.
+type entry struct {
+	Name                      string           `json:"name,omitempty"`
+	Known                     *bool            `json:"known,omitempty"`
+	EffectiveFrom             string           `json:"effective_from,omitempty"`
+	ReviewedOn                string           `json:"reviewed_on,omitempty"`
+	Notes                     string           `json:"notes,omitempty"`
+	Sources                   []Source         `json:"sources,omitempty"`
+	Performers                []LicenseType    `json:"performers,omitempty"`
+	ModalityNewPatient        string           `json:"modality_new_patient,omitempty"`
+	AsyncRequires             []string         `json:"async_requires,omitempty"`
+	TelehealthConsentRequired *bool            `json:"telehealth_consent_required,omitempty"`
+	RetentionYears            int              `json:"retention_years,omitempty"`
+	OrderValidityDays         int              `json:"order_validity_days,omitempty"`
+	ControlledSchedule        string           `json:"controlled_schedule,omitempty"`
+	RequiresDEAInState        *bool            `json:"requires_dea_in_state,omitempty"`
+	TelemedicineWindow        *window          `json:"telemedicine_window,omitempty"`
+	OutsideWindowReason       string           `json:"outside_window_reason,omitempty"`
+	Blocked                   *bool            `json:"blocked,omitempty"`
+	BlockedReason             string           `json:"blocked_reason,omitempty"`
+	Treatments                map[string]entry `json:"treatments,omitempty"`
+}
+
+// window is a dated period in which telemedicine is allowed for a category
+// (e.g. the DEA flexibilities for Schedule III); outside it the category is
+// blocked for telehealth.
+type window struct {
+	From       string `json:"from"`
+	Until      string `json:"until"`
+	Citation   string `json:"citation"`
+	URL        string `json:"url"`
+	Confidence string `json:"confidence"`
+}
+
+type file struct {
+	Version    string           `json:"version"`
+	ReviewedOn string           `json:"reviewed_on"`
+	Default    entry            `json:"default"`
+	Categories map[string]entry `json:"categories"`
+	States     map[string]entry `json:"states"`
+}
+
+//go:embed data/rules.json
+var embedded []byte
+
+// Set is a loaded rules file. It is immutable and safe for concurrent use.
+type Set struct {
+	f file
+}
+
+// Default returns the rules shipped with this build.
+func Default() *Set {
+	s, err := Parse(embedded)
+	if err != nil {
+		panic("rules: embedded data is invalid: " + err.Error()) // caught by the package tests
+	}
+	return s
+}
+
+// Parse loads and checks a rules file.
+func Parse(data []byte) (*Set, error) {
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if f.Version == "" || len(f.States) == 0 || len(f.Categories) == 0 {
+		return nil, fmt.Errorf("rules: version, states and categories are required")
+	}
+	s := &Set{f: f}
+	for state := range f.States {
+		for cat := range f.Categories {
+			if _, err := s.Resolve(state, cat, time.Now()); err != nil && !isBlocked(err) {
+				return nil, fmt.Errorf("rules: %s/%s: %w", state, cat, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func isBlocked(err error) bool {
+	var fe *fault.Error
+	return errors.As(err, &fe) && fe.Code == "treatment_blocked"
+}
+
+// Version is the data file's version.
+func (s *Set) Version() string { return s.f.Version }
+
+// States lists the state codes the file covers, sorted.
+func (s *Set) States() []string {
+	out := make([]string, 0, len(s.f.States))
+	for k := range s.f.States {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Categories lists the treatment categories, sorted.
+func (s *Set) Categories() []string {
+	out := make([]string, 0, len(s.f.Categories))
+	for k := range s.f.Categories {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CategoryName is the human name of a category.
+func (s *Set) CategoryName(category string) string { return s.f.Categories[category].Name }
+
+// KnownState reports whether code is a state the file covers.
+func (s *Set) KnownState(code string) bool { _, ok := s.f.States[code]; return ok }
+
+// KnownCategory reports whether c is a treatment category.
+func (s *Set) KnownCategory(c string) bool { _, ok := s.f.Categories[c]; return ok }
+
+// Rule is the resolved rule for one state, category and date.
+type Rule struct {
+	State      string
+	Category   string
+	LawEncoded bool // false: the strict default applies
+	Performers []LicenseType
+	Modalities []Modality // allowed for a new patient, video first
+	// AsyncRequiresPhotos: an asynchronous exam must carry photos for the
+	// provider to review (a questionnaire alone is not an exam).
+	AsyncRequiresPhotos       bool
+	TelehealthConsentRequired bool
+	ControlledSchedule        string
+	RequiresDEAInState        bool
+	OrderValidityDays         int
+	RetentionYears            int
+	Notes                     []string
+	Sources                   []Source
+}
+
+// Resolve returns the rule for state and category on the given date. It
+// fails with fault.ErrInvalid: state_not_served for an unknown state,
+// treatment_unknown for an unknown category, treatment_blocked when the
+// category may not be examined by telehealth there on that date.
+func (s *Set) Resolve(state, category string, on time.Time) (Rule, error) {
+	st, ok := s.f.States[state]
+	if !ok {
+		return Rule{}, fault.Invalid("state_not_served", "patient.state", fmt.Sprintf("%q is not a US state we serve", state))
+	}
+	cat, ok := s.f.Categories[category]
+	if !ok {
+		return Rule{}, fault.Invalid("treatment_unknown", "treatments", fmt.Sprintf("%q is not a treatment category", category))
+	}
+	layers := []entry{s.f.Default, cat, st, st.Treatments[category]}
+	r := Rule{State: state, Category: category, LawEncoded: st.Known != nil && *st.Known}
+	var modality string
+	var blocked bool
+	var blockedReason string
+	for _, e := range layers {
+		if len(e.Performers) > 0 {
+			r.Performers = e.Performers
+		}
+		if e.ModalityNewPatient != "" {
+			modality = e.ModalityNewPatient
+		}
+		if len(e.AsyncRequires) > 0 {
+			r.AsyncRequiresPhotos = slices.Contains(e.AsyncRequires, "photos")
+		}
+		if e.TelehealthConsentRequired != nil {
+			r.TelehealthConsentRequired = *e.TelehealthConsentRequired
+		}
+		if e.ControlledSchedule != "" {
+			r.ControlledSchedule = e.ControlledSchedule
+		}
+		if e.RequiresDEAInState != nil {
+			r.RequiresDEAInState = *e.RequiresDEAInState
+		}
+		if e.OrderValidityDays > 0 {
+			r.OrderValidityDays = e.OrderValidityDays
+		}
+		if e.RetentionYears > 0 {
+			r.RetentionYears = e.RetentionYears
+		}
+		if e.Notes != "" {
+			r.Notes = append(r.Notes, e.Notes)
+		}
+		r.Sources = append(r.Sources, e.Sources...)
+		if e.TelemedicineWindow != nil && !inWindow(*e.TelemedicineWindow, on) {
+			blocked, blockedReason = true, e.OutsideWindowReason
+		}
+		if e.Blocked != nil && *e.Blocked {
+			blocked, blockedReason = true, e.BlockedReason
+		}
+	}
+	// State law replaces the default, but a federal category requirement
+	// (e.g. video for controlled substances) tightens whatever the state
+	// allows.
+	modality = stricterModality(modality, cat.ModalityNewPatient)
+	if len(r.Performers) == 0 {
+		return Rule{}, fmt.Errorf("rules: no performers for %s/%s", state, category)
+	}
+	switch modality {
+	case "video":
+		r.Modalities = []Modality{Video}
+	case "video_or_async":
+		r.Modalities = []Modality{Video, Async}
+	case "async":
+		r.Modalities = []Modality{Async}
+	default:
+		return Rule{}, fmt.Errorf("rules: no modality for %s/%s", state, category)
+	}
+	if blocked {
+		return r, fault.Invalid("treatment_blocked", "treatments", fmt.Sprintf("%s cannot be examined by telehealth in %s on %s: %s", s.CategoryName(category), state, on.Format(time.DateOnly), blockedReason))
+	}
+	return r, nil
+}
+
+// modalityRank orders modality requirements from least to most strict.
+var modalityRank = map[string]int{"": 0, "async": 1, "video_or_async": 2, "video": 3}
+
+// stricterModality keeps the stricter of two requirements.
+func stricterModality(current, next string) string {
+	if next == "" {
+		return current
+	}
+	if current == "" {
+		return next
+	}
+	if modalityRank[next] > modalityRank[current] {
+		return next
+	}
+	return current
+}
+
+func inWindow(w window, on time.Time) bool {
+	from, err1 := time.Parse(time.DateOnly, w.From)
+	until, err2 := time.Parse(time.DateOnly, w.Until)
+	if err1 != nil || err2 != nil {
+		return false // an unreadable window never opens: strict
+	}
+	day := on.UTC().Truncate(24 * time.Hour)
+	return !day.Before(from) && !day.After(until)
+}
+
+// Exam is the combined rule for an exam asking for several categories in
+// one state: the intersection of who may perform and how, the union of
+// what async needs, and the shortest order validity.
+type Exam struct {
+	State                     string
+	Performers                []LicenseType
+	Modalities                []Modality
+	AsyncRequiresPhotos       bool
+	TelehealthConsentRequired bool
+	OrderValidityDays         int
+	RetentionYears            int
+	Controlled                []string // categories that are controlled substances
+	RequiresDEAInState        bool
+	PerCategory               map[string]Rule
+}
+
+// ForExam resolves every category and combines them. It fails like Resolve,
+// and with modality_unavailable when the categories have no modality or no
+// performer in common.
+func (s *Set) ForExam(state string, categories []string, on time.Time) (Exam, error) {
+	if len(categories) == 0 {
+		return Exam{}, fault.Invalid("treatments_required", "treatments", "choose at least one treatment")
+	}
+	ex := Exam{State: state, PerCategory: map[string]Rule{}}
+	for i, c := range categories {
+		r, err := s.Resolve(state, c, on)
+		if err != nil {
+			return Exam{}, err
+		}
+		ex.PerCategory[c] = r
+		if i == 0 {
+			ex.Performers = slices.Clone(r.Performers)
+			ex.Modalities = slices.Clone(r.Modalities)
+			ex.OrderValidityDays = r.OrderValidityDays
+			ex.RetentionYears = r.RetentionYears
+		} else {
+			ex.Performers = intersect(ex.Performers, r.Performers)
+			ex.Modalities = intersect(ex.Modalities, r.Modalities)
+			ex.OrderValidityDays = min(ex.OrderValidityDays, r.OrderValidityDays)
+			ex.RetentionYears = max(ex.RetentionYears, r.RetentionYears)
+		}
+		ex.AsyncRequiresPhotos = ex.AsyncRequiresPhotos || r.AsyncRequiresPhotos
+		ex.TelehealthConsentRequired = ex.TelehealthConsentRequired || r.TelehealthConsentRequired
+		ex.RequiresDEAInState = ex.RequiresDEAInState || r.RequiresDEAInState
+		if r.ControlledSchedule != "" {
+			ex.Controlled = append(ex.Controlled, c)
+		}
+	}
+	if len(ex.Modalities) == 0 || len(ex.Performers) == 0 {
+		return Exam{}, fault.Invalid("treatments_incompatible", "treatments", "these treatments cannot be examined together in one exam in "+state)
+	}
+	return ex, nil
+}
+
+// Allows reports whether modality m is allowed.
+func (e Exam) Allows(m Modality) bool { return slices.Contains(e.Modalities, m) }
+
+func intersect[T comparable](a, b []T) []T {
+	var out []T
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
