@@ -165,7 +165,7 @@ cmd_start() {
 			die "DynamoDB Local did not answer on port $port within ${START_TIMEOUT_SECONDS}s; see $logfile"
 		fi
 		rm -f "$pidfile"
-		echo "dynamodb.sh: DynamoDB Local exited during start-up (port $port); retrying" >&2
+		echo "dynamodb.sh: DynamoDB Local exited during start-up (port $port)" >&2
 	done
 	die "DynamoDB Local failed to start; see $logfile"
 }
