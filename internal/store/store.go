@@ -174,3 +174,10 @@ type ChangeFeed interface {
 type Scanner interface {
 	Scan(ctx context.Context) ([]Item, error)
 }
+
+// sortableLayout is RFC 3339 with a fixed nine-digit fraction, so that
+// times sort as strings (RFC3339Nano trims zeros and does not).
+const sortableLayout = "2006-01-02T15:04:05.000000000Z"
+
+// SortableTime formats t (in UTC) for use in sort keys.
+func SortableTime(t time.Time) string { return t.UTC().Format(sortableLayout) }

@@ -1,0 +1,228 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/rules"
+	"github.com/goodfaith/goodfaith/internal/store"
+)
+
+// Clinic is a paying tenant.
+type Clinic struct {
+	ID             string              `json:"id"`
+	Name           string              `json:"name"`
+	PublishableKey string              `json:"publishable_key"`
+	SecretKeyHash  string              `json:"secret_key_hash"`
+	AllowedOrigins []string            `json:"allowed_origins"`
+	PriceCents     int64               `json:"price_cents"`
+	Treatments     []string            `json:"treatments"`
+	Timezone       string              `json:"timezone,omitempty"`
+	Hours          map[string][]string `json:"hours,omitempty"`
+	Branding       map[string]string   `json:"branding,omitempty"`
+	Languages      []string            `json:"languages,omitempty"`
+}
+
+// OriginAllowed reports whether a browser Origin may use the clinic's
+// publishable key. An empty origin is a server-side caller (no browser) and
+// is allowed: the allowlist protects the key from other websites, not from
+// its owner.
+func (c Clinic) OriginAllowed(origin string) bool {
+	return origin == "" || slices.Contains(c.AllowedOrigins, origin)
+}
+
+// Offers reports whether the clinic offers a treatment category.
+func (c Clinic) Offers(category string) bool { return slices.Contains(c.Treatments, category) }
+
+// License is a state licence of a provider.
+type License struct {
+	State   string            `json:"state"`
+	Type    rules.LicenseType `json:"type"`
+	Number  string            `json:"number"`
+	Expires string            `json:"expires"` // YYYY-MM-DD, last valid day
+}
+
+// ActiveOn reports whether the licence is valid on the day of t.
+func (l License) ActiveOn(t time.Time) bool {
+	exp, err := time.Parse(time.DateOnly, l.Expires)
+	if err != nil {
+		return false
+	}
+	return !t.UTC().Truncate(24 * time.Hour).After(exp)
+}
+
+// DEARegistration is a DEA registration for one state.
+type DEARegistration struct {
+	State   string `json:"state"`
+	Number  string `json:"number"`
+	Expires string `json:"expires"`
+}
+
+// Provider is a clinician who reviews exams and signs orders.
+type Provider struct {
+	ID               string            `json:"id"`
+	Name             string            `json:"name"`
+	Credential       string            `json:"credential"`
+	NPI              string            `json:"npi"`
+	Licenses         []License         `json:"licenses"`
+	Categories       []string          `json:"categories"`
+	DEARegistrations []DEARegistration `json:"dea_registrations,omitempty"`
+}
+
+// LicenseIn returns the provider's active licence in state on day t.
+func (p Provider) LicenseIn(state string, t time.Time) (License, bool) {
+	for _, l := range p.Licenses {
+		if l.State == state && l.ActiveOn(t) {
+			return l, true
+		}
+	}
+	return License{}, false
+}
+
+// DEAIn returns the provider's active DEA registration in state on day t.
+func (p Provider) DEAIn(state string, t time.Time) (DEARegistration, bool) {
+	for _, d := range p.DEARegistrations {
+		if d.State == state && (License{Expires: d.Expires}).ActiveOn(t) {
+			return d, true
+		}
+	}
+	return DEARegistration{}, false
+}
+
+// Keys of directory records in the single table.
+func clinicKey(id string) store.Key      { return store.Key{PK: "CLINIC#" + id, SK: "CLINIC"} }
+func providerKey(id string) store.Key    { return store.Key{PK: "PROVIDER#" + id, SK: "PROVIDER"} }
+func publishableKey(pk string) store.Key { return store.Key{PK: "PUBKEY#" + pk, SK: "KEY"} }
+func secretKey(hash string) store.Key    { return store.Key{PK: "SECRETKEY#" + hash, SK: "KEY"} }
+
+type keyRef struct {
+	ClinicID string `json:"clinic_id"`
+}
+
+// Directory reads and writes clinics and providers.
+type Directory struct {
+	Store store.Store
+}
+
+// Clinic returns a clinic by id.
+func (d Directory) Clinic(ctx context.Context, id string) (Clinic, error) {
+	var c Clinic
+	return c, d.get(ctx, clinicKey(id), &c, "clinic_not_found")
+}
+
+// Provider returns a provider by id.
+func (d Directory) Provider(ctx context.Context, id string) (Provider, error) {
+	var p Provider
+	return p, d.get(ctx, providerKey(id), &p, "provider_not_found")
+}
+
+// ClinicByPublishableKey resolves a widget's key.
+func (d Directory) ClinicByPublishableKey(ctx context.Context, pk string) (Clinic, error) {
+	return d.clinicByRef(ctx, publishableKey(pk))
+}
+
+// ClinicBySecretKeyHash resolves a clinic server's key (hashed by the caller).
+func (d Directory) ClinicBySecretKeyHash(ctx context.Context, hash string) (Clinic, error) {
+	return d.clinicByRef(ctx, secretKey(hash))
+}
+
+func (d Directory) clinicByRef(ctx context.Context, k store.Key) (Clinic, error) {
+	var ref keyRef
+	if err := d.get(ctx, k, &ref, "key_not_found"); err != nil {
+		return Clinic{}, err
+	}
+	return d.Clinic(ctx, ref.ClinicID)
+}
+
+func (d Directory) get(ctx context.Context, k store.Key, into any, code string) error {
+	it, err := d.Store.Get(ctx, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.NotFound(code, "not found")
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(it.Data, into)
+}
+
+// PutClinic writes a clinic and its key records in one transaction,
+// replacing what was there (seeding is idempotent).
+func (d Directory) PutClinic(ctx context.Context, c Clinic) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	ref, _ := json.Marshal(keyRef{ClinicID: c.ID})
+	ops := []store.Op{{Put: &store.Item{PK: clinicKey(c.ID).PK, SK: clinicKey(c.ID).SK, Version: 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}}}
+	if c.PublishableKey != "" {
+		k := publishableKey(c.PublishableKey)
+		ops = append(ops, store.Op{Put: &store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: ref}})
+	}
+	if c.SecretKeyHash != "" {
+		k := secretKey(c.SecretKeyHash)
+		ops = append(ops, store.Op{Put: &store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: ref}})
+	}
+	return d.Store.Transact(ctx, ops...)
+}
+
+// PutProvider writes a provider, replacing what was there.
+func (d Directory) PutProvider(ctx context.Context, p Provider) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	k := providerKey(p.ID)
+	return d.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, GSI1PK: "PROVIDERS", GSI1SK: p.ID, Version: 1, Data: data}, store.None)
+}
+
+// Validate checks a provider record before it is stored.
+func (p Provider) Validate(rs *rules.Set) error {
+	if p.ID == "" || p.Name == "" {
+		return fmt.Errorf("provider: id and name are required")
+	}
+	for _, l := range p.Licenses {
+		if !rs.KnownState(l.State) {
+			return fmt.Errorf("provider %s: licence state %q unknown", p.ID, l.State)
+		}
+		if _, err := time.Parse(time.DateOnly, l.Expires); err != nil {
+			return fmt.Errorf("provider %s: licence %s expiry %q is not YYYY-MM-DD", p.ID, l.Number, l.Expires)
+		}
+		switch l.Type {
+		case rules.MD, rules.DO, rules.NP, rules.PA, rules.RN:
+		default:
+			return fmt.Errorf("provider %s: licence type %q unknown", p.ID, l.Type)
+		}
+	}
+	for _, c := range p.Categories {
+		if !rs.KnownCategory(c) {
+			return fmt.Errorf("provider %s: category %q unknown", p.ID, c)
+		}
+	}
+	return nil
+}
+
+// Validate checks a clinic record before it is stored.
+func (c Clinic) Validate(rs *rules.Set) error {
+	if c.ID == "" || c.Name == "" {
+		return fmt.Errorf("clinic: id and name are required")
+	}
+	for _, t := range c.Treatments {
+		if !rs.KnownCategory(t) {
+			return fmt.Errorf("clinic %s: treatment %q unknown", c.ID, t)
+		}
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			return fmt.Errorf("clinic %s: timezone %q: %w", c.ID, c.Timezone, err)
+		}
+	}
+	if c.PriceCents < 0 {
+		return fmt.Errorf("clinic %s: negative price", c.ID)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package directory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/goodfaith/goodfaith/internal/rules"
+)
+
+// Seed is the -seed file of the local server (see API.md).
+type Seed struct {
+	Clinics   []SeedClinic `json:"clinics"`
+	Providers []Provider   `json:"providers"`
+}
+
+// SeedClinic is a clinic as written in a seed file: with its secret key in
+// clear, which is hashed before it is stored.
+type SeedClinic struct {
+	Clinic
+	SecretKey string `json:"secret_key"`
+}
+
+// DefaultPriceCents is a clinic's price per exam when none is set.
+const DefaultPriceCents = 2799
+
+// ParseSeed reads a seed file strictly.
+func ParseSeed(data []byte) (Seed, error) {
+	var s Seed
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Seed{}, fmt.Errorf("seed: %w", err)
+	}
+	return s, nil
+}
+
+// Load writes every clinic and provider of the seed. Loading the same seed
+// twice leaves the same records.
+func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret func(string) string) error {
+	for _, sc := range s.Clinics {
+		c := sc.Clinic
+		if sc.SecretKey != "" {
+			c.SecretKeyHash = hashSecret(sc.SecretKey)
+		}
+		if c.PriceCents == 0 {
+			c.PriceCents = DefaultPriceCents
+		}
+		if err := c.Validate(rs); err != nil {
+			return err
+		}
+		if err := d.PutClinic(ctx, c); err != nil {
+			return fmt.Errorf("seed clinic %s: %w", c.ID, err)
+		}
+	}
+	for _, p := range s.Providers {
+		if err := p.Validate(rs); err != nil {
+			return err
+		}
+		if err := d.PutProvider(ctx, p); err != nil {
+			return fmt.Errorf("seed provider %s: %w", p.ID, err)
+		}
+	}
+	return nil
+}

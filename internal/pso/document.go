@@ -1,0 +1,92 @@
+package pso
+
+import (
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Schema names the document version; a reader refuses schemas it does not
+// know.
+const Schema = "goodfaith.pso/v1"
+
+// IssuerName is the iss claim of every PSO.
+const IssuerName = "goodfaith"
+
+// Document is the order. Field order is fixed by the struct, so the same
+// order always encodes to the same bytes.
+type Document struct {
+	Schema       string      `json:"schema"`
+	ID           string      `json:"id"`
+	ExamID       string      `json:"exam_id"`
+	Clinic       Party       `json:"clinic"`
+	Patient      Patient     `json:"patient"`
+	Provider     Prescriber  `json:"provider"`
+	Orders       []Order     `json:"orders"`
+	Findings     Findings    `json:"findings"`
+	Attestation  Attestation `json:"attestation"`
+	IssuedAt     time.Time   `json:"issued_at"`
+	ValidUntil   string      `json:"valid_until"` // YYYY-MM-DD, last valid day
+	RulesVersion string      `json:"rules_version"`
+}
+
+// Party names an organisation.
+type Party struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Patient identifies the patient the order is for.
+type Patient struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	DOB       string `json:"dob"`
+	State     string `json:"state"`
+}
+
+// Prescriber identifies the provider and the licence they acted under.
+type Prescriber struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Credential    string `json:"credential"`
+	NPI           string `json:"npi"`
+	LicenseState  string `json:"license_state"`
+	LicenseType   string `json:"license_type"`
+	LicenseNumber string `json:"license_number"`
+	DEANumber     string `json:"dea_number,omitempty"`
+}
+
+// Order is one treatment ordered.
+type Order struct {
+	Treatment string   `json:"treatment"`
+	Product   string   `json:"product"`
+	Dose      string   `json:"dose"`
+	Route     string   `json:"route"`
+	Areas     []string `json:"areas,omitempty"`
+	Frequency string   `json:"frequency,omitempty"`
+	Quantity  string   `json:"quantity,omitempty"`
+	Refills   int      `json:"refills"`
+	ValidDays int      `json:"valid_days"`
+}
+
+// Findings are what the provider saw: the screened flags and notes.
+type Findings struct {
+	Flags []string `json:"flags"`
+	Notes string   `json:"notes,omitempty"`
+}
+
+// Attestation is the provider's statement and when it was accepted.
+type Attestation struct {
+	Text       string    `json:"text"`
+	AcceptedAt time.Time `json:"accepted_at"`
+}
+
+// AttestationText is what a provider attests by approving.
+const AttestationText = "I have reviewed this patient's medical history, screened for contraindications, " +
+	"and determined that the treatments ordered are appropriate for this patient, as a provider licensed in the patient's state."
+
+// Claims is the JWS payload: registered claims plus the document.
+type Claims struct {
+	jwt.RegisteredClaims
+	PSO Document `json:"pso"`
+}
