@@ -1,0 +1,381 @@
+package dynamo_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/goodfaith/goodfaith/internal/store"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/testenv"
+)
+
+// clients returns DynamoDB and DynamoDB Streams clients for DynamoDB Local,
+// or skips the test when it is not running.
+func clients(tb testing.TB) (*dynamodb.Client, *dynamodbstreams.Client) {
+	tb.Helper()
+	endpoint := testenv.DynamoDB(tb)
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", ""),
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	streams := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return db, streams
+}
+
+// newTable creates a uniquely named table and deletes it when the test ends.
+func newTable(tb testing.TB, db *dynamodb.Client) string {
+	tb.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	name := "goodfaith-test-" + hex.EncodeToString(b[:])
+	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
+		tb.Fatalf("CreateTable(%s): %v", name, err)
+	}
+	tb.Cleanup(func() {
+		_, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		if err != nil {
+			tb.Logf("DeleteTable(%s): %v", name, err)
+		}
+	})
+	return name
+}
+
+// open returns a store on a fresh table.
+func open(tb testing.TB) *dynamo.Store {
+	tb.Helper()
+	db, streams := clients(tb)
+	return dynamo.New(db, streams, newTable(tb, db))
+}
+
+func mustPut(t *testing.T, s store.Store, it store.Item, cond store.Condition) {
+	t.Helper()
+	if err := s.Put(t.Context(), it, cond); err != nil {
+		t.Fatalf("Put(%s|%s): %v", it.PK, it.SK, err)
+	}
+}
+
+func sameItem(a, b store.Item) bool {
+	return a.PK == b.PK && a.SK == b.SK && a.GSI1PK == b.GSI1PK && a.GSI1SK == b.GSI1SK &&
+		a.GSI2PK == b.GSI2PK && a.GSI2SK == b.GSI2SK && a.Version == b.Version &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && string(a.Data) == string(b.Data)
+}
+
+func TestCreateTableIsIdempotent(t *testing.T) {
+	db, _ := clients(t)
+	name := newTable(t, db)
+	if err := dynamo.CreateTable(t.Context(), db, name); err != nil {
+		t.Fatalf("second CreateTable: %v", err)
+	}
+	out, err := db.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []string
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		idx = append(idx, aws.ToString(g.IndexName))
+	}
+	slices.Sort(idx)
+	if !slices.Equal(idx, []string{"gsi1", "gsi2"}) {
+		t.Errorf("indexes = %v, want gsi1, gsi2", idx)
+	}
+	if ss := out.Table.StreamSpecification; ss == nil || !aws.ToBool(ss.StreamEnabled) || ss.StreamViewType != types.StreamViewTypeNewAndOldImages {
+		t.Errorf("stream = %+v, want NEW_AND_OLD_IMAGES", ss)
+	}
+	ttl, err := db.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != "ttl" || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
+		t.Errorf("TTL = %+v, want enabled on ttl", d)
+	}
+}
+
+func TestCreateTableRefusesAnotherSchema(t *testing.T) {
+	db, _ := clients(t)
+	name := "goodfaith-test-plain-" + fmt.Sprint(time.Now().UnixNano())
+	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	if err := dynamo.CreateTable(t.Context(), db, name); err == nil || !strings.Contains(err.Error(), "another schema") {
+		t.Fatalf("CreateTable over a table with another schema = %v, want a schema error", err)
+	}
+}
+
+func TestItemRoundTrip(t *testing.T) {
+	s := open(t)
+	full := store.Item{
+		PK: "EXAM#1", SK: "META",
+		GSI1PK: "CLINIC#7", GSI1SK: "2026-01-02T03:04:05Z",
+		GSI2PK: "QUEUE#TX", GSI2SK: "0001",
+		Version:   3,
+		ExpiresAt: time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC),
+		Data:      []byte{0, 0xff, 0xfe, '{', '}'}, // not UTF-8
+	}
+	mustPut(t, s, full, store.IfAbsent)
+	got, err := s.Get(t.Context(), full.Key())
+	if err != nil || !sameItem(got, full) {
+		t.Fatalf("Get = %+v, %v; want %+v", got, err, full)
+	}
+
+	// A Put replaces the whole item: dropped index keys leave the index,
+	// dropped expiry and data read back empty.
+	bare := store.Item{PK: "EXAM#1", SK: "META", Version: 4}
+	mustPut(t, s, bare, store.IfVersion(3))
+	got, err = s.Get(t.Context(), bare.Key())
+	if err != nil || !sameItem(got, bare) || !got.ExpiresAt.IsZero() || got.Data != nil {
+		t.Fatalf("Get after replace = %+v, %v; want %+v", got, err, bare)
+	}
+	page, err := s.Query(t.Context(), store.Query{Index: store.ByGSI1, PK: "CLINIC#7"})
+	if err != nil || len(page.Items) != 0 {
+		t.Fatalf("ByGSI1 after clearing GSI1 = %+v, %v; want empty", page, err)
+	}
+
+	// Sub-second expiry is kept to the second.
+	frac := store.Item{PK: "EXAM#2", SK: "META", Version: 1, ExpiresAt: time.Date(2099, 1, 2, 3, 4, 5, 987654321, time.UTC)}
+	mustPut(t, s, frac, store.None)
+	got, err = s.Get(t.Context(), frac.Key())
+	if err != nil || !got.ExpiresAt.Equal(time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("Get = %+v, %v; want ExpiresAt truncated to the second", got, err)
+	}
+
+	if _, err := s.Get(t.Context(), store.Key{PK: "EXAM#404", SK: "META"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(missing) = %v, want ErrNotFound", err)
+	}
+	for _, k := range []store.Key{{PK: "", SK: "x"}, {PK: "x", SK: ""}} {
+		if err := s.Put(t.Context(), store.Item{PK: k.PK, SK: k.SK}, store.None); err == nil {
+			t.Errorf("Put(%+v) with an empty key succeeded", k)
+		}
+	}
+	if err := s.Put(t.Context(), store.Item{PK: "CHECKPOINT#x", SK: "y"}, store.None); err == nil {
+		t.Error("Put under the reserved CHECKPOINT# prefix succeeded")
+	}
+}
+
+func TestConditions(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	v1 := store.Item{PK: "P", SK: "S", Version: 1, Data: []byte(`{"n":1}`)}
+	v2 := store.Item{PK: "P", SK: "S", Version: 2, Data: []byte(`{"n":2}`)}
+	missing := store.Key{PK: "P", SK: "none"}
+
+	mustPut(t, s, v1, store.IfAbsent)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"IfAbsent over existing", s.Put(ctx, v2, store.IfAbsent)},
+		{"IfVersion wrong", s.Put(ctx, v2, store.IfVersion(7))},
+		{"IfExists missing", s.Put(ctx, store.Item{PK: "P", SK: "none", Version: 1}, store.IfExists)},
+		{"IfVersion(0) missing", s.Put(ctx, store.Item{PK: "P", SK: "none", Version: 1}, store.IfVersion(0))},
+		{"Delete IfVersion wrong", s.Delete(ctx, v1.Key(), store.IfVersion(9))},
+		{"Delete IfExists missing", s.Delete(ctx, missing, store.IfExists)},
+		{"Delete IfAbsent existing", s.Delete(ctx, v1.Key(), store.IfAbsent)},
+	} {
+		if !errors.Is(tc.err, store.ErrConditionFailed) {
+			t.Errorf("%s: err = %v, want ErrConditionFailed", tc.name, tc.err)
+		}
+	}
+	if got, err := s.Get(ctx, v1.Key()); err != nil || !sameItem(got, v1) {
+		t.Fatalf("after refused writes Get = %+v, %v; want %+v", got, err, v1)
+	}
+	if _, err := s.Get(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused write created %v: %v", missing, err)
+	}
+
+	mustPut(t, s, v2, store.IfVersion(1))
+	mustPut(t, s, v2, store.IfExists)
+	if err := s.Delete(ctx, missing, store.None); err != nil {
+		t.Errorf("Delete(missing, None) = %v", err)
+	}
+	if err := s.Delete(ctx, missing, store.IfAbsent); err != nil {
+		t.Errorf("Delete(missing, IfAbsent) = %v", err)
+	}
+	if err := s.Delete(ctx, v2.Key(), store.IfVersion(2)); err != nil {
+		t.Fatalf("Delete(IfVersion(2)) = %v", err)
+	}
+	if _, err := s.Get(ctx, v2.Key()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get after delete = %v, want ErrNotFound", err)
+	}
+	if err := s.Put(ctx, v1, store.Condition{Kind: 42}); err == nil {
+		t.Error("Put with an unknown condition kind succeeded")
+	}
+}
+
+func TestTransact(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	a := store.Item{PK: "T", SK: "a", Version: 1}
+	b := store.Item{PK: "T", SK: "b", Version: 1}
+	mustPut(t, s, a, store.IfAbsent)
+
+	a2 := store.Item{PK: "T", SK: "a", Version: 2, Data: []byte("a2")}
+	c := store.Item{PK: "T", SK: "c", Version: 1}
+	err := s.Transact(ctx,
+		store.Op{Put: &a2, Cond: store.IfVersion(1)},
+		store.Op{Put: &c, Cond: store.IfAbsent},
+		store.Op{Check: &store.Key{PK: "T", SK: "b"}, Cond: store.IfAbsent},
+		store.Op{Check: &store.Key{PK: "T", SK: "z"}}, // unconditional: always holds
+	)
+	if err != nil {
+		t.Fatalf("Transact: %v", err)
+	}
+
+	// A failing check cancels everything.
+	a3 := store.Item{PK: "T", SK: "a", Version: 3}
+	err = s.Transact(ctx,
+		store.Op{Put: &a3, Cond: store.IfVersion(2)},
+		store.Op{Put: &b, Cond: store.IfAbsent},
+		store.Op{Check: &store.Key{PK: "T", SK: "c"}, Cond: store.IfVersion(5)},
+	)
+	if !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("Transact with a failing check = %v, want ErrConditionFailed", err)
+	}
+	err = s.Transact(ctx, store.Op{Delete: &store.Key{PK: "T", SK: "c"}, Cond: store.IfVersion(1)},
+		store.Op{Put: &b, Cond: store.IfExists})
+	if !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("Transact with a failing put = %v, want ErrConditionFailed", err)
+	}
+	items, err := s.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(items, func(x, y store.Item) int { return strings.Compare(x.SK, y.SK) })
+	if len(items) != 2 || !sameItem(items[0], a2) || !sameItem(items[1], c) {
+		t.Fatalf("state after transactions = %+v, want %+v and %+v", items, a2, c)
+	}
+
+	// Limits are checked before DynamoDB is called.
+	many := make([]store.Op, store.MaxTransactOps+1)
+	for i := range many {
+		many[i] = store.Op{Check: &store.Key{PK: "T", SK: fmt.Sprint(i)}, Cond: store.IfAbsent}
+	}
+	if err := s.Transact(ctx, many...); !errors.Is(err, store.ErrTooManyOps) {
+		t.Errorf("Transact(%d ops) = %v, want ErrTooManyOps", len(many), err)
+	}
+	if err := s.Transact(ctx, many[:store.MaxTransactOps]...); err != nil {
+		t.Errorf("Transact(%d ops) = %v", store.MaxTransactOps, err)
+	}
+	if err := s.Transact(ctx,
+		store.Op{Put: &b, Cond: store.IfAbsent},
+		store.Op{Check: &store.Key{PK: "T", SK: "b"}}); !errors.Is(err, store.ErrTooManyOps) {
+		t.Errorf("Transact with a repeated key = %v, want ErrTooManyOps", err)
+	}
+	for _, op := range []store.Op{{}, {Put: &b, Delete: &store.Key{PK: "T", SK: "b"}}} {
+		if err := s.Transact(ctx, op); err == nil || errors.Is(err, store.ErrTooManyOps) {
+			t.Errorf("Transact(%+v) = %v, want an invalid-op error", op, err)
+		}
+	}
+	if err := s.Transact(ctx); err != nil {
+		t.Errorf("empty Transact = %v", err)
+	}
+}
+
+// TestConcurrentWriters checks that of many writers racing on one version
+// exactly one wins and the others see ErrConditionFailed, for single writes
+// and transactions alike (transaction conflicts are retried, not leaked).
+func TestConcurrentWriters(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	for _, useTransact := range []bool{false, true} {
+		key := store.Key{PK: "RACE", SK: fmt.Sprint(useTransact)}
+		mustPut(t, s, store.Item{PK: key.PK, SK: key.SK, Version: 1}, store.IfAbsent)
+		const writers = 12
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				it := store.Item{PK: key.PK, SK: key.SK, Version: 2, Data: []byte(fmt.Sprint(i))}
+				other := store.Item{PK: "RACE-SIDE", SK: fmt.Sprintf("%v-%d", useTransact, i), Version: 1}
+				if useTransact {
+					errs[i] = s.Transact(ctx, store.Op{Put: &it, Cond: store.IfVersion(1)}, store.Op{Put: &other, Cond: store.IfAbsent})
+				} else {
+					errs[i] = s.Put(ctx, it, store.IfVersion(1))
+				}
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrConditionFailed):
+				t.Errorf("transact=%v writer %d: %v", useTransact, i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("transact=%v: %d writers won, want 1", useTransact, wins)
+		}
+	}
+}
+
+func TestScanHidesCheckpoints(t *testing.T) {
+	s := open(t)
+	it := store.Item{PK: "A", SK: "1", Version: 1}
+	mustPut(t, s, it, store.IfAbsent)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	got := make(chan struct{}, 1)
+	go func() {
+		done <- s.Consume(ctx, "scanner", func(context.Context, []store.Change) error {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	<-got
+	waitFor(t, 10*time.Second, "a checkpoint", func() bool {
+		page, err := s.Query(t.Context(), store.Query{PK: "CHECKPOINT#scanner"})
+		return err == nil && len(page.Items) > 0
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Consume returned %v, want context.Canceled", err)
+	}
+	items, err := s.Scan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || !sameItem(items[0], it) {
+		t.Fatalf("Scan = %+v, want only %+v", items, it)
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
