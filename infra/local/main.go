@@ -1,0 +1,145 @@
+// Command local runs all of Goodfaith on one machine: every API route, the
+// change-feed consumers, the embedded store, blob directory and signing key
+// under one data folder, seeded with demo clinics and providers.
+//
+//	go run ./infra/local [-addr 127.0.0.1:8080] [-data DIR] [-seed FILE] [-dev]
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/auth"
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/httpapi"
+)
+
+//go:embed demo-seed.json
+var demoSeed []byte
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := flag.String("data", "goodfaith-data", "folder of the embedded store, blobs and local keys (created if missing)")
+	seedFile := flag.String("seed", "", "JSON seed of clinics and providers (default: the demo seed)")
+	dev := flag.Bool("dev", false, "enable POST /dev/token and GET /dev/jwks.json for demos and tests")
+	flag.Parse()
+
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *addr, *data, *seedFile, *dev); err != nil {
+		fmt.Fprintln(os.Stderr, "goodfaith:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, dev bool) error {
+	seedJSON := demoSeed
+	if seedFile != "" {
+		b, err := os.ReadFile(seedFile)
+		if err != nil {
+			return err
+		}
+		seedJSON = b
+	}
+	seed, err := directory.ParseSeed(seedJSON)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	clk := clock.System{}
+	local, err := app.OpenLocal(dataDir, base, clk, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer local.Close()
+
+	// The local server is its providers' identity provider; -dev only
+	// exposes the token-minting route.
+	issuer, err := auth.NewDevIssuer(auth.DevIssuerConfig{Dir: dataDir, Issuer: base + "/dev", Clock: clk})
+	if err != nil {
+		return err
+	}
+	verifier, err := issuer.Verifier()
+	if err != nil {
+		return err
+	}
+	settings := app.Settings{
+		Clock: clk, Log: log, PatientSecret: local.PatientSecret, TokenIssuer: base,
+		Providers: verifier, PublicOrigin: base, VerifyBaseURL: base + "/v1/psos/",
+		ICEServers: []httpapi.ICEServer{{URLs: []string{"stun:stun.l.google.com:19302"}}},
+	}
+	if dev {
+		settings.DevIssuer = issuer
+	}
+	a, err := app.New(local.Ports, settings)
+	if err != nil {
+		return err
+	}
+	if err := a.LoadSeed(ctx, seed); err != nil {
+		return err
+	}
+	a.RunConsumers(ctx, local.Store)
+
+	mux := http.NewServeMux()
+	mux.Handle(app.BlobsPath, local.BlobHandler())
+	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	printBanner(base, dataDir, seed, dev)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func printBanner(base, dataDir string, seed directory.Seed, dev bool) {
+	fmt.Printf("Goodfaith is running on the embedded store (data in %s)\n\n", dataDir)
+	fmt.Printf("  API               %s/v1/\n", base)
+	fmt.Printf("  PSO signing keys  %s/.well-known/jwks.json\n", base)
+	fmt.Printf("  PSO verification  POST %s/v1/psos/verify\n", base)
+	for _, c := range seed.Clinics {
+		fmt.Printf("  clinic %-10s publishable key %s, secret key %s\n", c.ID, c.PublishableKey, c.SecretKey)
+	}
+	fmt.Println()
+	if dev {
+		fmt.Printf("  provider tokens   curl -s -XPOST %s/dev/token -d '{\"provider_id\":\"prov_tx_md\"}'\n", base)
+	} else {
+		fmt.Println("  restart with -dev to mint provider tokens for the demo providers")
+	}
+	fmt.Printf("  try it            curl -s %s/v1/widget/config -H 'X-Goodfaith-Key: %s'\n", base, firstKey(seed))
+	fmt.Println("\nThe patient widget, provider console and clinic dashboard pages are not built yet; the API above is complete for the asynchronous exam.")
+}
+
+func firstKey(s directory.Seed) string {
+	if len(s.Clinics) == 0 {
+		return "pk_…"
+	}
+	return s.Clinics[0].PublishableKey
+}

@@ -1,0 +1,129 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/auth"
+	"github.com/goodfaith/goodfaith/internal/blob"
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/dispatch"
+	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/ids"
+	"github.com/goodfaith/goodfaith/internal/jwk"
+	"github.com/goodfaith/goodfaith/internal/notify"
+	"github.com/goodfaith/goodfaith/internal/pso"
+	"github.com/goodfaith/goodfaith/internal/questionnaire"
+	"github.com/goodfaith/goodfaith/internal/rules"
+	"github.com/goodfaith/goodfaith/internal/signer"
+	"github.com/goodfaith/goodfaith/internal/store"
+)
+
+// Ports are the adapters of one home (AWS or one machine).
+type Ports struct {
+	Store    store.Store
+	Blobs    blob.Store
+	Signer   signer.Signer
+	Notifier notify.Notifier
+}
+
+// Settings are what differs between deployments beyond the adapters.
+type Settings struct {
+	Clock           clock.Clock   // default: system
+	IDs             ids.Generator // default: random
+	Log             *slog.Logger  // default: JSON to stderr
+	PatientSecret   []byte        // HMAC key of patient tokens, ≥ 32 bytes
+	TokenIssuer     string        // iss of patient tokens, e.g. the API's URL
+	Providers       httpapi.ProviderVerifier
+	DevIssuer       *auth.DevIssuer // enables /dev routes when set
+	PublicOrigin    string
+	VerifyBaseURL   string
+	RetentionYears  int
+	ICEServers      []httpapi.ICEServer
+	RetiredJWKSKeys []jwk.Key // keys that signed PSOs before a rotation
+}
+
+// App is the assembled service.
+type App struct {
+	Ports     Ports
+	Settings  Settings
+	Exams     *exam.Service
+	Directory directory.Directory
+	Rules     *rules.Set
+	Deps      httpapi.Deps
+}
+
+// New assembles the service.
+func New(p Ports, s Settings) (*App, error) {
+	if s.Clock == nil {
+		s.Clock = clock.System{}
+	}
+	if s.IDs == nil {
+		s.IDs = ids.Random{}
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	tokens, err := auth.NewPatientTokens(s.PatientSecret, s.TokenIssuer, auth.DefaultPatientTokenTTL, s.Clock)
+	if err != nil {
+		return nil, err
+	}
+	rs := rules.Default()
+	dir := directory.Directory{Store: p.Store}
+	exams := &exam.Service{
+		Store: p.Store, Blobs: p.Blobs, Directory: dir, Rules: rs, Questionnaires: questionnaire.Default(),
+		PSOs:  pso.Issuer{Signer: p.Signer, Blobs: p.Blobs, RetentionYears: s.RetentionYears},
+		Clock: s.Clock, IDs: s.IDs,
+	}
+	a := &App{Ports: p, Settings: s, Exams: exams, Directory: dir, Rules: rs}
+	a.Deps = httpapi.Deps{
+		Exams: exams, Directory: dir, Store: p.Store, PatientTokens: tokens, Providers: s.Providers,
+		Keyring: signer.Keyring{Current: p.Signer, Retired: s.RetiredJWKSKeys}, Clock: s.Clock, IDs: s.IDs, Log: s.Log,
+		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, DevIssuer: s.DevIssuer,
+	}
+	return a, nil
+}
+
+// Handler serves the API routes of the audiences.
+func (a *App) Handler(audiences ...httpapi.Audience) http.Handler {
+	return httpapi.New(a.Deps, audiences...)
+}
+
+// Consumer is a named change-feed handler.
+type Consumer struct {
+	Name   string
+	Handle store.ChangeHandler
+}
+
+// Consumers lists the change-feed consumers.
+func (a *App) Consumers() []Consumer {
+	d := dispatch.Dispatcher{Store: a.Ports.Store, Rules: a.Rules, Notifier: a.Ports.Notifier, Clock: a.Settings.Clock}
+	return []Consumer{{Name: dispatch.ConsumerName, Handle: d.Handle}}
+}
+
+// RunConsumers runs every consumer on feed until ctx ends, restarting a
+// consumer that fails after a pause.
+func (a *App) RunConsumers(ctx context.Context, feed store.ChangeFeed) {
+	for _, c := range a.Consumers() {
+		go func() {
+			for ctx.Err() == nil {
+				if err := feed.Consume(ctx, c.Name, c.Handle); err != nil && ctx.Err() == nil {
+					a.Settings.Log.ErrorContext(ctx, "consumer stopped", "consumer", c.Name, "error", err.Error())
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Second):
+					}
+				}
+			}
+		}()
+	}
+}
+
+// LoadSeed loads clinics and providers, idempotently.
+func (a *App) LoadSeed(ctx context.Context, seed directory.Seed) error {
+	return a.Directory.Load(ctx, seed, a.Rules, auth.HashSecretKey)
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/goodfaith/goodfaith/internal/blob/dirblob"
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/notify"
+	"github.com/goodfaith/goodfaith/internal/signer"
+	"github.com/goodfaith/goodfaith/internal/store/boltstore"
+)
+
+// Files of the local home inside its data folder.
+const (
+	storeFile         = "goodfaith.db"
+	blobDir           = "blobs"
+	signingKeyFile    = "pso-signing-key.pem"
+	patientSecretFile = "patient-token-secret"
+	blobSecretFile    = "blob-url-secret"
+)
+
+// BlobsPath is where the local home serves presigned blob URLs.
+const BlobsPath = "/blobs/"
+
+// Local is the one-machine home: the embedded store, a blob directory, a
+// key file, and the outbox notifier, all under one data folder.
+type Local struct {
+	Ports         Ports
+	Store         *boltstore.Store
+	Blobs         *dirblob.Store
+	PatientSecret []byte
+}
+
+// OpenLocal opens (creating on first use) the local home in dir. baseURL
+// is where the server is reached (for presigned URLs).
+func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := boltstore.Open(filepath.Join(dir, storeFile), boltstore.WithClock(clk), boltstore.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	fail := func(err error) (*Local, error) {
+		st.Close()
+		return nil, err
+	}
+	blobSecret, err := secretFile(filepath.Join(dir, blobSecretFile))
+	if err != nil {
+		return fail(err)
+	}
+	blobs, err := dirblob.New(filepath.Join(dir, blobDir), dirblob.Options{BaseURL: baseURL + "/blobs", Secret: blobSecret, Clock: clk})
+	if err != nil {
+		return fail(fmt.Errorf("open blobs: %w", err))
+	}
+	key, err := signer.LoadOrCreateFileKey(filepath.Join(dir, signingKeyFile))
+	if err != nil {
+		return fail(fmt.Errorf("signing key: %w", err))
+	}
+	patientSecret, err := secretFile(filepath.Join(dir, patientSecretFile))
+	if err != nil {
+		return fail(err)
+	}
+	return &Local{
+		Ports:         Ports{Store: st, Blobs: blobs, Signer: key, Notifier: notify.Outbox{Store: st, Log: log}},
+		Store:         st,
+		Blobs:         blobs,
+		PatientSecret: patientSecret,
+	}, nil
+}
+
+// BlobHandler serves presigned uploads and downloads under BlobsPath.
+func (l *Local) BlobHandler() http.Handler { return l.Blobs.Handler() }
+
+// Close closes the store.
+func (l *Local) Close() error { return l.Store.Close() }
+
+// secretFile reads a 32-byte secret, creating it (0600) on first use.
+func secretFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("%s: want 32 bytes, found %d", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return secretFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, f.Close()
+}

@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/questionnaire"
+)
+
+func (a *api) patientRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /v1/widget/config", a.widgetKey, a.widgetConfig)
+	a.handle(mux, "POST /v1/exams", a.widgetKey, a.createExam, idempotent)
+	a.handle(mux, "GET /v1/exams/{id}", a.patient, a.getExam)
+	a.handle(mux, "PUT /v1/exams/{id}/intake", a.patient, a.putIntake)
+	a.handle(mux, "POST /v1/exams/{id}/submit", a.patient, a.submitExam, idempotent)
+	a.handle(mux, "POST /v1/exams/{id}/attachments", a.patient, a.addAttachment, idempotent)
+	a.handle(mux, "POST /v1/exams/{id}/cancel", a.patient, a.cancelExam, idempotent)
+	a.handle(mux, "GET /v1/ice-servers", a.patientOrProvider, a.iceServers)
+}
+
+type treatmentView struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
+}
+
+func (a *api) widgetConfig(c *call) (reply, error) {
+	rs := a.Exams.Rules
+	now := a.Clock.Now()
+	treatments := []treatmentView{}
+	qs := map[string]questionnaire.Questionnaire{}
+	for _, t := range c.clinic.Treatments {
+		treatments = append(treatments, treatmentView{ID: t, Name: rs.CategoryName(t), Category: t})
+		if q, ok := a.Exams.Questionnaires.For(t); ok {
+			qs[t] = q
+		}
+	}
+	// A state is offered when at least one of the clinic's treatments may be
+	// examined there today.
+	states := []string{}
+	for _, st := range rs.States() {
+		for _, t := range c.clinic.Treatments {
+			if _, err := rs.Resolve(st, t, now); err == nil {
+				states = append(states, st)
+				break
+			}
+		}
+	}
+	languages := c.clinic.Languages
+	if len(languages) == 0 {
+		languages = []string{"en", "es"}
+	}
+	return ok(map[string]any{
+		"clinic":         map[string]any{"id": c.clinic.ID, "name": c.clinic.Name, "branding": nonNilMap(c.clinic.Branding)},
+		"treatments":     treatments,
+		"states":         states,
+		"questionnaires": qs,
+		"hours":          map[string]any{"timezone": c.clinic.Timezone, "weekly": nonNilMap(c.clinic.Hours)},
+		"languages":      languages,
+	}), nil
+}
+
+func (a *api) createExam(c *call) (reply, error) {
+	var in exam.CreateInput
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	e, err := a.Exams.Create(c.r.Context(), c.clinic, in)
+	if err != nil {
+		return reply{}, err
+	}
+	tok, expires, err := a.PatientTokens.Issue(e.ID, e.ClinicID)
+	if err != nil {
+		return reply{}, err
+	}
+	return created(map[string]any{"exam": patientExam(e), "patient_token": tok, "patient_token_expires_at": expires}), nil
+}
+
+func (a *api) getExam(c *call) (reply, error) {
+	e, err := a.Exams.ForPatient(c.r.Context(), c.principal.ExamID)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": patientExam(e)}), nil
+}
+
+func (a *api) putIntake(c *call) (reply, error) {
+	var in exam.IntakeInput
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	e, err := a.Exams.Intake(c.r.Context(), c.principal.ExamID, in)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": patientExam(e)}), nil
+}
+
+func (a *api) submitExam(c *call) (reply, error) {
+	e, err := a.Exams.Submit(c.r.Context(), c.principal.ExamID)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{status: http.StatusAccepted, body: map[string]any{"exam": patientExam(e)}}, nil
+}
+
+func (a *api) addAttachment(c *call) (reply, error) {
+	var in exam.AttachmentInput
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	att, upload, err := a.Exams.AddAttachment(c.r.Context(), c.principal.ExamID, in)
+	if err != nil {
+		return reply{}, err
+	}
+	headers := map[string]string{}
+	for k := range upload.Headers {
+		headers[k] = upload.Headers.Get(k)
+	}
+	return created(map[string]any{
+		"attachment_id": att.ID, "upload_url": upload.URL, "method": upload.Method,
+		"headers": headers, "expires_at": upload.ExpiresAt,
+	}), nil
+}
+
+func (a *api) cancelExam(c *call) (reply, error) {
+	e, err := a.Exams.Cancel(c.r.Context(), c.principal.ExamID, c.principal.ExamID, exam.RolePatient)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": patientExam(e)}), nil
+}
+
+func (a *api) iceServers(c *call) (reply, error) {
+	return ok(map[string]any{"ice_servers": nonNil(a.ICEServers), "expires_at": a.Clock.Now().Add(iceCredentialTTL)}), nil
+}
+
+// iceCredentialTTL is how long ICE server credentials are good for.
+const iceCredentialTTL = time.Hour

@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/presence"
+)
+
+func (a *api) providerRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /v1/provider/queue", a.provider, a.queue)
+	a.handle(mux, "POST /v1/provider/exams/{id}/claim", a.provider, a.claim, idempotent)
+	a.handle(mux, "POST /v1/provider/exams/{id}/release", a.provider, a.release, idempotent)
+	a.handle(mux, "GET /v1/provider/exams/{id}", a.provider, a.providerGetExam)
+	a.handle(mux, "GET /v1/provider/exams/{id}/attachments/{att}", a.provider, a.attachmentURL)
+	a.handle(mux, "POST /v1/provider/exams/{id}/decision", a.provider, a.decide, idempotent)
+	a.handle(mux, "PUT /v1/provider/presence", a.provider, a.putPresence)
+}
+
+func (a *api) queue(c *call) (reply, error) {
+	items, err := a.Exams.Queue(c.r.Context(), c.principal.ProviderID)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"items": items}), nil
+}
+
+func (a *api) claim(c *call) (reply, error) {
+	e, err := a.Exams.Claim(c.r.Context(), c.principal.ProviderID, c.r.PathValue("id"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": providerExam(e, nil)}), nil
+}
+
+func (a *api) release(c *call) (reply, error) {
+	e, err := a.Exams.Release(c.r.Context(), c.principal.ProviderID, c.r.PathValue("id"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": map[string]any{"id": e.ID, "status": e.Status}}), nil
+}
+
+func (a *api) providerGetExam(c *call) (reply, error) {
+	e, atts, err := a.Exams.ForProvider(c.r.Context(), c.principal.ProviderID, c.r.PathValue("id"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"exam": providerExam(e, atts)}), nil
+}
+
+func (a *api) attachmentURL(c *call) (reply, error) {
+	dl, err := a.Exams.AttachmentURL(c.r.Context(), c.principal.ProviderID, c.r.PathValue("id"), c.r.PathValue("att"))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"url": dl.URL, "method": dl.Method, "expires_at": dl.ExpiresAt}), nil
+}
+
+func (a *api) decide(c *call) (reply, error) {
+	var in exam.DecisionInput
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	e, rec, err := a.Exams.Decide(c.r.Context(), c.principal.ProviderID, c.r.PathValue("id"), in)
+	if err != nil {
+		return reply{}, err
+	}
+	body := map[string]any{"exam": providerExam(e, nil)}
+	if rec == nil {
+		return ok(body), nil
+	}
+	body["pso"] = a.psoView(*rec)
+	return created(body), nil
+}
+
+func (a *api) putPresence(c *call) (reply, error) {
+	var in struct {
+		Online *bool `json:"online"`
+	}
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	if in.Online == nil {
+		return reply{}, fault.Invalid("required", "online", "online must be true or false")
+	}
+	st, err := presence.Set(c.r.Context(), a.Store, a.Clock, c.principal.ProviderID, *in.Online)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(st), nil
+}
