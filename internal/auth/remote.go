@@ -34,8 +34,9 @@ const emptyRetryInterval = 5 * time.Second
 // RemoteJWKSOptions tune a RemoteJWKS. Zero fields take the defaults.
 type RemoteJWKSOptions struct {
 	// Client makes the requests. Default: an http.Client with
-	// DefaultJWKSTimeout. A fetch is also bounded by the client's timeout
-	// alone, never by one caller's context, since callers share it.
+	// DefaultJWKSTimeout. A fetch is bounded by the client's timeout (or
+	// DefaultJWKSTimeout if it has none), never by one caller's context,
+	// since callers share it.
 	Client *http.Client
 	// Clock is the time source for cache ages. Default: the system clock.
 	Clock clock.Clock
@@ -231,7 +232,15 @@ func (r *RemoteJWKS) fetch(f *jwksFetch) {
 
 // get downloads and parses the set.
 func (r *RemoteJWKS) get() (map[string]crypto.PublicKey, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, r.url, nil)
+	// Bounded even when the client has no timeout, so a hung server cannot
+	// leave the shared fetch in flight forever.
+	timeout := r.client.Timeout
+	if timeout <= 0 {
+		timeout = DefaultJWKSTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, err
 	}
