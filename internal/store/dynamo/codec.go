@@ -52,6 +52,23 @@ func checkKey(k store.Key) error {
 	return nil
 }
 
+// checkItem validates an item a caller of the Store methods wants to write.
+// An index partition key without its sort key is refused: DynamoDB cannot
+// store the empty sort key and would silently leave the item out of the
+// index, and the embedded adapter refuses it too.
+func checkItem(it store.Item) error {
+	if err := checkKey(it.Key()); err != nil {
+		return err
+	}
+	if it.GSI1PK != "" && it.GSI1SK == "" {
+		return errors.New("dynamo: GSI1PK is set but GSI1SK is empty")
+	}
+	if it.GSI2PK != "" && it.GSI2SK == "" {
+		return errors.New("dynamo: GSI2PK is set but GSI2SK is empty")
+	}
+	return nil
+}
+
 // encodeItem turns an item into its table attributes. Empty index keys,
 // a zero ExpiresAt and empty Data are left out, so that the item leaves the
 // index, never expires, or has no data.

@@ -26,9 +26,11 @@
 //	ttl             N  Item.ExpiresAt in Unix seconds, left out when zero
 //	data            B  Item.Data, left out when empty
 //
-// Index keys are sparse. DynamoDB puts an item in an index only when it has
-// both of the index's key attributes, so an item is listed by ByGSI1 only
-// when both GSI1PK and GSI1SK are set (likewise GSI2). ExpiresAt keeps whole
+// Index keys are sparse: an item without GSI1PK has no gsi1pk attribute and
+// so is not in gsi1 (likewise GSI2). DynamoDB lists an item in an index only
+// when it has both of the index's key attributes and cannot store an empty
+// one, so a write setting GSI1PK but not GSI1SK (or GSI2PK but not GSI2SK)
+// is refused, as the embedded adapter refuses it. ExpiresAt keeps whole
 // seconds (the fraction is dropped) and reads back in UTC. DynamoDB deletes
 // expired items within a few days of their expiry; readers check
 // Item.Expired as the port asks.

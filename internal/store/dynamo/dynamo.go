@@ -72,7 +72,7 @@ func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
 
 // Put writes the whole item if cond holds.
 func (s *Store) Put(ctx context.Context, item store.Item, cond store.Condition) error {
-	if err := checkKey(item.Key()); err != nil {
+	if err := checkItem(item); err != nil {
 		return err
 	}
 	return s.put(ctx, item, cond)
@@ -156,6 +156,11 @@ func (s *Store) Transact(ctx context.Context, ops ...store.Op) error {
 		}
 		if err := checkKey(key); err != nil {
 			return fmt.Errorf("dynamo: transact: op %d: %w", i, err)
+		}
+		if op.Put != nil {
+			if err := checkItem(*op.Put); err != nil {
+				return fmt.Errorf("dynamo: transact: op %d: %w", i, err)
+			}
 		}
 		if seen[key] {
 			return fmt.Errorf("dynamo: transact: op %d repeats key %q/%q: %w", i, key.PK, key.SK, store.ErrTooManyOps)

@@ -172,6 +172,23 @@ func TestItemRoundTrip(t *testing.T) {
 			t.Errorf("Put(%+v) with an empty key succeeded", k)
 		}
 	}
+	for _, it := range []store.Item{
+		{PK: "x", SK: "y", GSI1PK: "g"},
+		{PK: "x", SK: "y", GSI2PK: "g"},
+	} {
+		if err := s.Put(t.Context(), it, store.None); err == nil {
+			t.Errorf("Put(%+v) with an index PK but no index SK succeeded", it)
+		}
+		if err := s.Transact(t.Context(), store.Op{Put: &it}); err == nil {
+			t.Errorf("Transact(Put %+v) with an index PK but no index SK succeeded", it)
+		}
+	}
+	// An index sort key alone is kept, and the item stays out of the index.
+	skOnly := store.Item{PK: "x", SK: "sk-only", GSI1SK: "s", Version: 1}
+	mustPut(t, s, skOnly, store.None)
+	if got, err := s.Get(t.Context(), skOnly.Key()); err != nil || !sameItem(got, skOnly) {
+		t.Errorf("Get = %+v, %v; want %+v", got, err, skOnly)
+	}
 	if err := s.Put(t.Context(), store.Item{PK: "CHECKPOINT#x", SK: "y"}, store.None); err == nil {
 		t.Error("Put under the reserved CHECKPOINT# prefix succeeded")
 	}
