@@ -6,6 +6,9 @@
 #                                print GOODFAITH_DYNAMODB_ENDPOINT=http://127.0.0.1:N
 #   dynamodb.sh stop STATEDIR    stop it (harmless when it is not running)
 #
+# STATEDIR receives dynamodb.pid, dynamodb.log and dynamodb.endpoint. Calling
+# start again while that instance still answers prints its endpoint again.
+#
 # The jar is the one AWS publishes; the npm package amplify-dynamodb-simulator
 # ships it (emulator/DynamoDBLocal.jar and emulator/DynamoDBLocal_lib), so
 # installing needs only npm, and running needs only Java 17.
