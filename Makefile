@@ -1,0 +1,21 @@
+# Goodfaith — common commands. `make test` is what CI runs.
+.PHONY: run test test-short bench fuzz vet lambdas clean
+
+run: ## the product on the embedded store, with demo data
+	go run ./infra/local
+
+test: ## every test: installs and starts DynamoDB Local and MinIO, -race, brief fuzzing
+	bash infra/testenv/run-tests.sh
+
+test-short: ## unit and embedded-store tests only (no services)
+	go test -short -race ./...
+
+bench: ## benchmarks (figures for the closing notes)
+	go test -run '^$$' -bench . -benchtime 2s ./internal/e2e/ ./internal/store/boltstore/
+
+vet:
+	go vet ./...
+	@test -z "$$(gofmt -l internal infra functions)" || (gofmt -l internal infra functions; exit 1)
+
+clean:
+	rm -rf dist goodfaith-data

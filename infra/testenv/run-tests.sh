@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`): installs what a fresh machine
+# lacks (DynamoDB Local from npm, MinIO via go install; both cached under
+# ${GOODFAITH_CACHE:-~/.cache/goodfaith}), starts them on free loopback
+# ports, runs every Go test with the race detector, runs each fuzz target
+# briefly, and stops the services.
+#
+# The services and tests run inside a fresh network namespace that has only
+# a loopback interface (unshare -n) when the machine allows it, so nothing
+# they start is reachable from outside — DynamoDB Local cannot be told to
+# bind 127.0.0.1 only. Without that permission they run in the host network
+# on loopback addresses, with a warning.
+#
+#   run-tests.sh [go test flags...]   e.g. run-tests.sh -run TestAsync
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+readonly HERE=infra/testenv
+readonly FUZZ_TIME=${GOODFAITH_FUZZ_TIME:-5s}
+
+prepare() {
+	bash "$HERE/dynamodb.sh" install
+	bash "$HERE/minio.sh" install
+	# Download and compile everything while the network is reachable.
+	go mod download
+	go vet ./...
+	go test -race -count=1 -run '^$' ./... >/dev/null
+}
+
+inside() {
+	ip link set lo up 2>/dev/null || true
+	local state
+	state=$(mktemp -d)
+	# shellcheck disable=SC2064 # expand $state now
+	trap "bash $HERE/minio.sh stop $state || true; bash $HERE/dynamodb.sh stop $state || true; rm -rf $state" EXIT
+	local line
+	while IFS= read -r line; do export "${line?}"; done < <(bash "$HERE/dynamodb.sh" start "$state")
+	while IFS= read -r line; do export "${line?}"; done < <(bash "$HERE/minio.sh" start "$state")
+	echo "DynamoDB Local at $GOODFAITH_DYNAMODB_ENDPOINT, MinIO at $GOODFAITH_S3_ENDPOINT"
+
+	GOPROXY=off GOFLAGS=-mod=readonly go test -race -count=1 "$@" ./...
+
+	if [ $# -eq 0 ]; then
+		# Fuzz targets run briefly on every test run (longer by hand:
+		# GOODFAITH_FUZZ_TIME=5m make test).
+		local file pkg name
+		while IFS= read -r file; do
+			pkg=./$(dirname "$file")
+			for name in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
+				echo "fuzz $pkg $name for $FUZZ_TIME"
+				GOPROXY=off go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZ_TIME" "$pkg"
+			done
+		done < <(grep -rlE '^func Fuzz' --include='*_test.go' internal infra functions 2>/dev/null)
+	fi
+}
+
+if [ "${1:-}" = "--inside" ]; then
+	shift
+	inside "$@"
+	exit
+fi
+
+prepare
+if unshare -n true 2>/dev/null; then
+	exec unshare -n bash "$0" --inside "$@"
+fi
+echo "run-tests.sh: cannot create a network namespace here; test services listen on the host network (loopback addresses)" >&2
+inside "$@"
