@@ -88,6 +88,13 @@ func testPutReplaces(t *testing.T, open opener) {
 
 	mustPut(t, s, full, store.None)
 	wantItem(t, s, full)
+
+	// The store does not interpret versions: a write keeping the version
+	// still replaces the item.
+	sameVersion := full
+	sameVersion.Data = []byte("second")
+	mustPut(t, s, sameVersion, store.IfVersion(1))
+	wantItem(t, s, sameVersion)
 }
 
 func testReturnedCopy(t *testing.T, open opener) {
