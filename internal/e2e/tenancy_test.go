@@ -56,15 +56,15 @@ func TestTokenAttacks(t *testing.T) {
 		path  string
 		token string
 	}{
-		"alg none provider":          {"/v1/provider/queue", none},
-		"bad signature":              {"/v1/provider/queue", flipped},
-		"forged claims":              {"/v1/provider/queue", forged},
-		"patient token as provider":  {"/v1/provider/queue", tok},
-		"provider token as patient":  {"/v1/exams/" + id, provider},
-		"garbage":                    {"/v1/provider/queue", "not-a-token"},
-		"unknown clinic key":         {"/v1/clinic/exams", "sk_test_unknown"},
-		"publishable key as secret":  {"/v1/clinic/exams", pkA},
-		"patient token flipped":      {"/v1/exams/" + id, tok[:len(tok)-2] + flipLast(tok[len(tok)-2:])},
+		"alg none provider":         {"/v1/provider/queue", none},
+		"bad signature":             {"/v1/provider/queue", flipped},
+		"forged claims":             {"/v1/provider/queue", forged},
+		"patient token as provider": {"/v1/provider/queue", tok},
+		"provider token as patient": {"/v1/exams/" + id, provider},
+		"garbage":                   {"/v1/provider/queue", "not-a-token"},
+		"unknown clinic key":        {"/v1/clinic/exams", "sk_test_unknown"},
+		"publishable key as secret": {"/v1/clinic/exams", pkA},
+		"patient token flipped":     {"/v1/exams/" + id, tok[:len(tok)-2] + flipLast(tok[len(tok)-2:])},
 	}
 	if expired != "" {
 		cases["expired provider token (leeway aside)"] = struct {
