@@ -73,6 +73,7 @@ type options struct {
 	retention     time.Duration
 	logger        *slog.Logger
 	noSync        bool
+	fallbackPoll  time.Duration
 }
 
 // WithClock sets the clock that stamps changes and decides expiry and
@@ -100,6 +101,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		sweepInterval: time.Minute,
 		retention:     changeRetention,
 		logger:        slog.Default(),
+		fallbackPoll:  defaultFallbackPoll,
 	}
 	for _, opt := range opts {
 		opt(&o)

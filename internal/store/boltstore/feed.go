@@ -15,10 +15,10 @@ const (
 	// batchSize caps the changes handed to one handler call, as a Lambda
 	// event source mapping's batch size does.
 	batchSize = 100
-	// fallbackPoll is how often an idle consumer looks for changes without
-	// being woken. Every commit wakes consumers, so this only bounds the
-	// cost of a missed wake-up, which should not happen.
-	fallbackPoll = 5 * time.Second
+	// defaultFallbackPoll is how often an idle consumer looks for changes
+	// without being woken. Every commit wakes consumers, so this only
+	// bounds the cost of a missed wake-up, which should not happen.
+	defaultFallbackPoll = 5 * time.Second
 	// A failed batch is retried after retryMin, doubling up to retryMax.
 	retryMin = 100 * time.Millisecond
 	retryMax = 5 * time.Second
@@ -62,7 +62,7 @@ func (s *Store) Consume(ctx context.Context, consumer string, handle store.Chang
 			return s.closedOr(err)
 		}
 		if len(batch) == 0 {
-			if err := s.wait(ctx, woken, fallbackPoll); err != nil {
+			if err := s.wait(ctx, woken, s.opts.fallbackPoll); err != nil {
 				return err
 			}
 			continue
