@@ -19,6 +19,8 @@
 //     second, and Data as opaque bytes (not necessarily UTF-8). A nil and an
 //     empty Data are the same. A Put replaces the whole item; it does not
 //     merge with the stored one.
+//   - Writes with an empty PK or SK, or with an index partition key but no
+//     index sort key, fail: DynamoDB refuses empty key attributes.
 //   - Conditions see only the stored item: IfVersion(v) fails on a missing
 //     item whatever v is (IfVersion(0) is not IfAbsent). Deleting a missing
 //     item under None or IfAbsent succeeds and writes nothing.

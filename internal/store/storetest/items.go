@@ -137,6 +137,17 @@ func testRejectsEmptyKey(t *testing.T, open opener) {
 			t.Errorf("Put with key %q|%q: %v; an invalid key is not a failed condition", k.PK, k.SK, err)
 		}
 	}
+	// Nor does DynamoDB take an empty index sort key; an index partition
+	// key without its sort key is refused rather than silently unindexed.
+	for _, it := range []store.Item{
+		{PK: "p", SK: "gsi1", GSI1PK: "g", Version: 1},
+		{PK: "p", SK: "gsi2", GSI2PK: "g", Version: 1},
+	} {
+		if err := s.Put(t.Context(), it, store.None); err == nil {
+			t.Errorf("Put with an index partition key but no index sort key succeeded; want an error")
+		}
+		wantAbsent(t, s, it.Key())
+	}
 	err := s.Transact(t.Context(), store.Op{Put: &store.Item{PK: "ok", SK: "1", Version: 1}}, store.Op{Put: &store.Item{PK: "", SK: "x", Version: 1}})
 	if err == nil {
 		t.Error("Transact with an empty key succeeded; want an error")
