@@ -45,8 +45,9 @@ func (s *Store) notify() {
 // starts at the oldest change still kept (changes are pruned after a day).
 // A handler error makes the same batch (perhaps with more changes after it)
 // come again after a backoff; the checkpoint moves only when handle
-// succeeds. Two Consume calls with the same name at the same time each get
-// every change.
+// succeeds. Consume calls running at once under the same name share the
+// checkpoint: between them every change is handled at least once, but each
+// may skip what another has already handled.
 func (s *Store) Consume(ctx context.Context, consumer string, handle store.ChangeHandler) error {
 	if consumer == "" {
 		return errors.New("boltstore: a consumer needs a name")
