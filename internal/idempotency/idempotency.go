@@ -69,9 +69,9 @@ func (k Keeper) Do(ctx context.Context, scope, key, fingerprint string, fn func(
 	if key == "" || len(key) > MaxKeyLen {
 		return Response{}, fault.Invalid("invalid_idempotency_key", "Idempotency-Key", "the key must be 1 to 255 characters")
 	}
-	sum := sha256.Sum256([]byte(scope + "\x00" + key))
-	sk := store.Key{PK: "IDEM#" + hex.EncodeToString(sum[:]), SK: "IDEM"}
-	deadline := k.Clock.Now().Add(k.wait())
+	sk := keyFor(scope, key)
+	// Waiting is real time, whatever clock the records use.
+	deadline := time.Now().Add(k.wait())
 	for {
 		now := k.Clock.Now()
 		rec := record{State: "pending", Fingerprint: fingerprint, LeaseUntil: now.Add(k.lease())}
@@ -94,7 +94,7 @@ func (k Keeper) Do(ctx context.Context, scope, key, fingerprint string, fn func(
 				return *held.Response, nil
 			}
 		}
-		if k.Clock.Now().After(deadline) {
+		if time.Now().After(deadline) {
 			return Response{}, fault.Conflict("idempotency_in_progress", "a request with this key is still running; retry shortly")
 		}
 		select {
@@ -106,6 +106,12 @@ func (k Keeper) Do(ctx context.Context, scope, key, fingerprint string, fn func(
 }
 
 var errHeld = errors.New("idempotency: key held")
+
+// keyFor is the record's key: a digest, so that keys of any bytes are safe.
+func keyFor(scope, key string) store.Key {
+	sum := sha256.Sum256([]byte(scope + "\x00" + key))
+	return store.Key{PK: "IDEM#" + hex.EncodeToString(sum[:]), SK: "IDEM"}
+}
 
 // reserve creates the record, or takes over one that expired (older than
 // the window) or whose pending lease ran out.
