@@ -95,3 +95,7 @@ func commit(ctx context.Context, s store.Store, ops ...store.Op) error {
 	}
 	return err
 }
+
+// ToItem encodes e as the store item it is kept in at version; FromItem
+// reads it back.
+func ToItem(e Exam, version int64) store.Item { return e.item(version) }
