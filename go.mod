@@ -29,4 +29,5 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -1,0 +1,26 @@
+// Command patient is the Lambda function of the widget and patient routes
+// (httpapi.Patient: GET /v1/widget/config, /v1/exams…, GET /v1/ice-servers)
+// behind the HTTP API, on the AWS home built from the environment that
+// internal/app/env.go describes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/lambdahttp"
+)
+
+func main() {
+	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "patient:", err)
+		os.Exit(1)
+	}
+	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Patient)))
+}
