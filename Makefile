@@ -17,5 +17,13 @@ vet:
 	go vet ./...
 	@test -z "$$(gofmt -l internal infra functions)" || (gofmt -l internal infra functions; exit 1)
 
+lambdas: ## each functions/<name> for Lambda (linux/arm64): dist/<name>/bootstrap and dist/<name>.zip, with their sizes
+	@set -e; for dir in functions/*/; do \
+		name=$$(basename "$$dir"); \
+		echo "go build ./$$dir -> dist/$$name/bootstrap"; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "dist/$$name/bootstrap" "./$$dir"; \
+	done
+	@go run ./infra/zipbootstrap $$(for dir in functions/*/; do echo "dist/$$(basename "$$dir")/bootstrap"; done)
+
 clean:
 	rm -rf dist goodfaith-data
