@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"mime"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,10 +33,6 @@ const MaxPresignTTL = 7 * 24 * time.Hour
 // minSecretLen is the shortest HMAC secret accepted: 256 bits, the size of
 // the HMAC-SHA256 output.
 const minSecretLen = 32
-
-// defaultContentType is stored for an empty content type; the S3 adapter
-// does the same, so that both homes report the same type.
-const defaultContentType = "application/octet-stream"
 
 // Options configure a Store.
 type Options struct {
@@ -153,36 +148,6 @@ func (s *Store) lock(key string) *sync.Mutex {
 	return &s.locks[h.Sum32()%uint32(len(s.locks))]
 }
 
-// normalizeContentType applies the default and refuses a type that is not a
-// media type: it is sent back verbatim as a response header.
-func normalizeContentType(ct string) (string, error) {
-	if ct == "" {
-		return defaultContentType, nil
-	}
-	if len(ct) > 255 {
-		return "", fmt.Errorf("dirblob: content type longer than 255 bytes")
-	}
-	if _, _, err := mime.ParseMediaType(ct); err != nil {
-		return "", fmt.Errorf("dirblob: invalid content type %q: %w", ct, err)
-	}
-	for _, r := range ct {
-		if r < 0x20 || r > 0x7e {
-			return "", fmt.Errorf("dirblob: invalid content type %q", ct)
-		}
-	}
-	return ct, nil
-}
-
-// ceilSecond rounds t up to a whole second in UTC, as S3 keeps retention
-// dates; rounding up never shortens a retention.
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	// crypto/rand.Read never fails on the platforms Go supports.
@@ -195,7 +160,7 @@ func (s *Store) Put(ctx context.Context, in blob.PutInput) (blob.Object, error) 
 	if !blob.ValidKey(in.Key) {
 		return blob.Object{}, fmt.Errorf("dirblob: put %q: %w", in.Key, blob.ErrInvalidKey)
 	}
-	ct, err := normalizeContentType(in.ContentType)
+	ct, err := blob.NormalizeContentType(in.ContentType)
 	if err != nil {
 		return blob.Object{}, err
 	}
@@ -210,7 +175,7 @@ func (s *Store) Put(ctx context.Context, in blob.PutInput) (blob.Object, error) 
 		Created:     now.UTC(),
 	}
 	if !in.RetainUntil.IsZero() {
-		r := ceilSecond(in.RetainUntil)
+		r := blob.RetentionDate(in.RetainUntil)
 		if !r.After(now) {
 			return blob.Object{}, fmt.Errorf("dirblob: put %q: retain-until %s is not in the future", in.Key, r.Format(time.RFC3339))
 		}

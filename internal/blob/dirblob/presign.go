@@ -62,7 +62,7 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, size in
 	if !blob.ValidKey(key) {
 		return blob.PresignedRequest{}, fmt.Errorf("dirblob: presign put %q: %w", key, blob.ErrInvalidKey)
 	}
-	ct, err := normalizeContentType(contentType)
+	ct, err := blob.NormalizeContentType(contentType)
 	if err != nil {
 		return blob.PresignedRequest{}, err
 	}

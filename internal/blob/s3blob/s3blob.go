@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -40,10 +39,6 @@ const MaxPutSize int64 = 5 << 30
 // metaSHA256 is the user-metadata name (x-amz-meta-sha256) of the body's
 // lowercase hex SHA-256.
 const metaSHA256 = "sha256"
-
-// defaultContentType is stored for an empty content type, as the directory
-// adapter does (S3 itself would say binary/octet-stream).
-const defaultContentType = "application/octet-stream"
 
 // conflictRetries bounds retries of a Put that S3 answered with 409
 // ConditionalRequestConflict: a concurrent conditional write was in flight,
@@ -102,34 +97,6 @@ func New(client *s3.Client, presign *s3.PresignClient, bucket string, opts Optio
 	return &Store{client: client, presign: presign, bucket: bucket, sse: opts.SSE, kmsKey: opts.KMSKeyID, clock: c}, nil
 }
 
-func normalizeContentType(ct string) (string, error) {
-	if ct == "" {
-		return defaultContentType, nil
-	}
-	if len(ct) > 255 {
-		return "", errors.New("s3blob: content type longer than 255 bytes")
-	}
-	if _, _, err := mime.ParseMediaType(ct); err != nil {
-		return "", fmt.Errorf("s3blob: invalid content type %q: %w", ct, err)
-	}
-	for _, r := range ct {
-		if r < 0x20 || r > 0x7e {
-			return "", fmt.Errorf("s3blob: invalid content type %q", ct)
-		}
-	}
-	return ct, nil
-}
-
-// ceilSecond rounds t up to a whole second in UTC: S3 keeps retention dates
-// to the second at best, and rounding up never shortens a retention.
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
-}
-
 // errorCode returns the S3 error code and HTTP status of err, where known.
 func errorCode(err error) (code string, status int) {
 	var ae smithy.APIError
@@ -160,13 +127,13 @@ func (s *Store) Put(ctx context.Context, in blob.PutInput) (blob.Object, error) 
 	if !blob.ValidKey(in.Key) {
 		return blob.Object{}, fmt.Errorf("s3blob: put %q: %w", in.Key, blob.ErrInvalidKey)
 	}
-	ct, err := normalizeContentType(in.ContentType)
+	ct, err := blob.NormalizeContentType(in.ContentType)
 	if err != nil {
 		return blob.Object{}, err
 	}
 	var retain time.Time
 	if !in.RetainUntil.IsZero() {
-		retain = ceilSecond(in.RetainUntil)
+		retain = blob.RetentionDate(in.RetainUntil)
 		// S3 refuses a past date too; saying so here gives a clear error.
 		if !retain.After(s.clock.Now()) {
 			return blob.Object{}, fmt.Errorf("s3blob: put %q: retain-until %s is not in the future", in.Key, retain.Format(time.RFC3339))
@@ -414,7 +381,7 @@ func (s *Store) PresignPut(ctx context.Context, key, contentType string, size in
 	if !blob.ValidKey(key) {
 		return blob.PresignedRequest{}, fmt.Errorf("s3blob: presign put %q: %w", key, blob.ErrInvalidKey)
 	}
-	ct, err := normalizeContentType(contentType)
+	ct, err := blob.NormalizeContentType(contentType)
 	if err != nil {
 		return blob.PresignedRequest{}, err
 	}
