@@ -21,6 +21,9 @@
 # telemetry disabled. Run the tests on a machine whose firewall keeps the port
 # private if that matters to you.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly PROCESS_PATTERN="DynamoDBLocal.jar"
 
 # Pinned package version; bump deliberately (it fixes the jar version).
 readonly SIMULATOR_VERSION="2.9.30"
@@ -95,20 +98,6 @@ answers() {
 	) 2>/dev/null
 }
 
-# our_pid PIDFILE prints the pid recorded there if that process is a running
-# DynamoDB Local (and not some other process that reused the pid).
-our_pid() {
-	local pidfile=$1 pid
-	[[ -f $pidfile ]] || return 1
-	pid=$(<"$pidfile")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
-	if [[ -r /proc/$pid/cmdline ]]; then
-		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'DynamoDBLocal.jar' || return 1
-	fi
-	echo "$pid"
-}
-
 cmd_start() {
 	local statedir=$1
 	is_installed || die "DynamoDB Local is not installed; run: $0 install"
@@ -175,38 +164,8 @@ cmd_start() {
 
 cmd_stop() {
 	local statedir=$1
-	local pidfile="$statedir/dynamodb.pid"
-	local pid
-	if pid=$(our_pid "$pidfile"); then
-		kill -TERM "$pid" 2>/dev/null || true
-		local deadline=$((SECONDS + STOP_TIMEOUT_SECONDS))
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	fi
-	rm -f "$pidfile" "$statedir/dynamodb.endpoint"
-}
-
-main() {
-	(($# >= 1)) || usage
-	case $1 in
-	install)
-		(($# == 1)) || usage
-		cmd_install
-		;;
-	start)
-		(($# == 2)) || usage
-		cmd_start "$2"
-		;;
-	stop)
-		(($# == 2)) || usage
-		cmd_stop "$2"
-		;;
-	*) usage ;;
-	esac
+	stop_pidfile "$statedir/dynamodb.pid"
+	rm -f "$statedir/dynamodb.endpoint"
 }
 
 main "$@"

@@ -23,6 +23,9 @@
 # Everything listens on 127.0.0.1 only, and stdout carries nothing but the four
 # lines above so that callers can `eval "$(minio.sh start DIR)"`.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+readonly PROCESS_PATTERN="minio server"
 
 # Pinned MinIO version (what `go install github.com/minio/minio@latest`
 # resolved to when this was written); bump deliberately.
@@ -110,20 +113,6 @@ random_port() {
 ready() {
 	local port=$1
 	curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/minio/health/ready" 2>/dev/null
-}
-
-# our_pid PIDFILE prints the pid recorded there if that process is a running
-# MinIO (and not some other process that reused the pid).
-our_pid() {
-	local pidfile=$1 pid
-	[[ -f $pidfile ]] || return 1
-	pid=$(<"$pidfile")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
-	if [[ -r /proc/$pid/cmdline ]]; then
-		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'minio server' || return 1
-	fi
-	echo "$pid"
 }
 
 # random_hex N prints N random bytes as hex.
@@ -234,38 +223,8 @@ cmd_start() {
 
 cmd_stop() {
 	local statedir=$1
-	local pidfile="$statedir/minio.pid"
-	local pid
-	if pid=$(our_pid "$pidfile"); then
-		kill -TERM "$pid" 2>/dev/null || true
-		local deadline=$((SECONDS + STOP_TIMEOUT_SECONDS))
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	fi
-	rm -f "$pidfile" "$statedir/minio.port"
-}
-
-main() {
-	(($# >= 1)) || usage
-	case $1 in
-	install)
-		(($# == 1)) || usage
-		cmd_install
-		;;
-	start)
-		(($# == 2)) || usage
-		cmd_start "$2"
-		;;
-	stop)
-		(($# == 2)) || usage
-		cmd_stop "$2"
-		;;
-	*) usage ;;
-	esac
+	stop_pidfile "$statedir/minio.pid"
+	rm -f "$statedir/minio.port"
 }
 
 main "$@"
