@@ -236,6 +236,16 @@ func TestAsyncExamEndToEnd(t *testing.T) {
 				t.Errorf("no audit record %s (have %v)", want, actions)
 			}
 		}
+		// The servers logged the requests, and nothing that identifies the patient.
+		written := logs.String()
+		if !strings.Contains(written, `"route":"POST /v1/provider/exams/{id}/decision"`) {
+			t.Fatalf("no access log lines were captured")
+		}
+		for _, phi := range []string{"García", "Garc\\u00eda", "maria@example.com", "1990-04-12", "512 555", "alert(1)"} {
+			if strings.Contains(written, phi) {
+				t.Fatalf("the logs contain PHI %q", phi)
+			}
+		}
 		// A second decision is a conflict.
 		if r := e.do("POST", "/v1/provider/exams/"+id+"/decision", md, approval); r.Status != 409 {
 			t.Fatalf("second decision: %d %s", r.Status, r.Body)

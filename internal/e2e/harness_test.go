@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,11 +68,33 @@ var seed = func() directory.Seed {
 	return s
 }()
 
+// logs keeps every log line the servers under test write (at debug level),
+// so tests can assert that no PHI reaches them. E2E_LOG=1 also prints them.
+var logs lockedBuffer
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func quietLog() *slog.Logger {
+	var w io.Writer = &logs
 	if os.Getenv("E2E_LOG") != "" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		w = io.MultiWriter(&logs, os.Stderr)
 	}
-	return slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // start serves ports on a loopback test server and seeds it.
