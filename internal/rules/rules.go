@@ -110,6 +110,11 @@ func Parse(data []byte) (*Set, error) {
 	if f.Version == "" || len(f.States) == 0 || len(f.Categories) == 0 {
 		return nil, fmt.Errorf("rules: version, states and categories are required")
 	}
+	for code, st := range f.States {
+		if err := checkProvenance(code, st); err != nil {
+			return nil, err
+		}
+	}
 	s := &Set{f: f}
 	for state := range f.States {
 		for cat := range f.Categories {
@@ -119,6 +124,29 @@ func Parse(data []byte) (*Set, error) {
 		}
 	}
 	return s, nil
+}
+
+// checkProvenance requires every state entry to say whether its law is
+// encoded, since when it applies, when it was last reviewed and where it
+// comes from.
+func checkProvenance(code string, st entry) error {
+	if st.Known == nil {
+		return fmt.Errorf("rules: %s: known is required (false: the strict default applies)", code)
+	}
+	for name, d := range map[string]string{"effective_from": st.EffectiveFrom, "reviewed_on": st.ReviewedOn} {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return fmt.Errorf("rules: %s: %s %q is not YYYY-MM-DD", code, name, d)
+		}
+	}
+	if len(st.Sources) == 0 {
+		return fmt.Errorf("rules: %s: at least one source is required", code)
+	}
+	for _, src := range st.Sources {
+		if src.Citation == "" || !slices.Contains([]string{"H", "M", "L"}, src.Confidence) {
+			return fmt.Errorf("rules: %s: every source needs a citation and a confidence of H, M or L", code)
+		}
+	}
+	return nil
 }
 
 func isBlocked(err error) bool {
@@ -175,6 +203,8 @@ type Rule struct {
 	RetentionYears            int
 	Notes                     []string
 	Sources                   []Source
+	// ClinicTightened: a clinic override narrowed this rule.
+	ClinicTightened bool
 }
 
 // Resolve returns the rule for state and category on the given date. It
@@ -192,6 +222,12 @@ func (s *Set) Resolve(state, category string, on time.Time) (Rule, error) {
 	}
 	layers := []entry{s.f.Default, cat, st, st.Treatments[category]}
 	r := Rule{State: state, Category: category, LawEncoded: st.Known != nil && *st.Known}
+	if from, err := time.Parse(time.DateOnly, st.EffectiveFrom); err != nil || on.UTC().Before(from) {
+		// Before the state's encoded law takes effect, the strict default
+		// holds (its sources still say why).
+		layers = []entry{s.f.Default, cat, {Sources: st.Sources}}
+		r.LawEncoded = false
+	}
 	var modality string
 	var blocked bool
 	var blockedReason string
@@ -249,7 +285,9 @@ func (s *Set) Resolve(state, category string, on time.Time) (Rule, error) {
 		return Rule{}, fmt.Errorf("rules: no modality for %s/%s", state, category)
 	}
 	if blocked {
-		return r, fault.Invalid("treatment_blocked", "treatments", fmt.Sprintf("%s cannot be examined by telehealth in %s on %s: %s", s.CategoryName(category), state, on.Format(time.DateOnly), blockedReason))
+		return r, &fault.Error{Kind: fault.ErrInvalid, Code: "treatment_blocked", Field: "treatments",
+			Message: fmt.Sprintf("%s cannot be examined by telehealth in %s on %s: %s", s.CategoryName(category), state, on.Format(time.DateOnly), blockedReason),
+			Details: map[string]any{"blocked_by": "law"}}
 	}
 	return r, nil
 }
@@ -301,12 +339,20 @@ type Exam struct {
 // and with modality_unavailable when the categories have no modality or no
 // performer in common.
 func (s *Set) ForExam(state string, categories []string, on time.Time) (Exam, error) {
+	return s.ForClinicExam(state, categories, on, nil)
+}
+
+// ForClinicExam is ForExam tightened by a clinic's overrides.
+func (s *Set) ForClinicExam(state string, categories []string, on time.Time, ovs Overrides) (Exam, error) {
 	if len(categories) == 0 {
 		return Exam{}, fault.Invalid("treatments_required", "treatments", "choose at least one treatment")
 	}
 	ex := Exam{State: state, PerCategory: map[string]Rule{}}
 	for i, c := range categories {
 		r, err := s.Resolve(state, c, on)
+		if err == nil {
+			r, err = ovs.Apply(r)
+		}
 		if err != nil {
 			return Exam{}, err
 		}
