@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -276,13 +274,3 @@ func publicPEM(tb testing.TB, pub any) []byte {
 type failingKeys struct{ err error }
 
 func (f failingKeys) Key(context.Context, string) (crypto.PublicKey, error) { return nil, f.err }
-
-// newP256 is a fresh P-256 key for tests that do not need fixed keys.
-func newP256(tb testing.TB) *ecdsa.PrivateKey {
-	tb.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}

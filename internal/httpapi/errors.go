@@ -66,6 +66,5 @@ func kindStatus(kind error) int {
 // Errors the HTTP layer raises itself.
 var (
 	errNotFound      = fault.NotFound("not_found", "no such resource")
-	errUnauthorized  = fault.Forbidden("forbidden", "this credential may not do that")
 	errOriginRefused = fault.Forbidden("origin_not_allowed", "this website is not allowed to use this clinic's key")
 )

@@ -127,7 +127,6 @@ func P1363(r, s *big.Int) []byte {
 type method struct {
 	ctx    context.Context
 	signer Signer
-	err    error
 }
 
 func (m *method) Alg() string { return "ES256" }

@@ -99,9 +99,10 @@ func TestFeedDeliversChanges(t *testing.T) {
 	}
 
 	c := consume(t, s, "first", nil)
-	got := c.waitCount(t, 4)
+	c.waitCount(t, 4)
 	time.Sleep(500 * time.Millisecond)
-	if got = c.snapshot(); len(got) != 4 {
+	got := c.snapshot()
+	if len(got) != 4 {
 		t.Fatalf("got %d changes, want 4: %+v", len(got), got)
 	}
 	var forA []store.Change
@@ -155,9 +156,9 @@ func TestFeedResumesAfterCheckpoint(t *testing.T) {
 		mustPut(t, s, store.Item{PK: "R", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
 	}
 	c = consume(t, s, "resumer", nil)
-	second := c.waitCount(t, 3)
+	c.waitCount(t, 3)
 	time.Sleep(500 * time.Millisecond)
-	second = c.snapshot()
+	second := c.snapshot()
 	seen := map[string]bool{}
 	for _, ch := range first {
 		seen[ch.ID] = true

@@ -111,7 +111,7 @@ func (c *consumer) waitFor(t *testing.T, what string, check func(handled []store
 	eventually(t, feedWait, fmt.Sprintf("consumer %q: %s", c.name, what), func() error {
 		select {
 		case <-c.done:
-			return fmt.Errorf("Consume returned early: %v", c.err)
+			return fmt.Errorf("consume returned early: %v", c.err)
 		default:
 		}
 		return check(c.handled())
