@@ -45,6 +45,7 @@ var wiringImports = []string{
 	"github.com/goodfaith/goodfaith/internal/app",
 	"github.com/goodfaith/goodfaith/internal/httpapi",
 	"github.com/goodfaith/goodfaith/internal/lambdahttp",
+	"github.com/goodfaith/goodfaith/internal/lambdaruntime",
 	"github.com/goodfaith/goodfaith/internal/lambdastream",
 }
 

@@ -7,25 +7,23 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdastream"
 )
 
 func main() {
 	a, _, err := app.FromEnv(context.Background(), os.Getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "dispatch:", err)
-		os.Exit(1)
+		lambdaruntime.Fail("dispatch", err)
 	}
 	consumers, err := a.SelectConsumers(os.Getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "dispatch:", err)
-		os.Exit(1)
+		lambdaruntime.Fail("dispatch", err)
 	}
 	handlers := make([]lambdastream.Func, 0, len(consumers))
 	for _, c := range consumers {

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,13 +12,13 @@ import (
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
+	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 )
 
 func main() {
 	a, _, err := app.FromEnv(context.Background(), os.Getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "provider:", err)
-		os.Exit(1)
+		lambdaruntime.Fail("provider", err)
 	}
 	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Provider)))
 }
