@@ -22,7 +22,42 @@ const (
 	LicenseTypeNotAllowed   Refusal = "licence type may not perform this exam in the patient's state"
 	CategoryNotCredentialed Refusal = "not credentialed for a requested treatment"
 	NoDEAInState            Refusal = "no DEA registration in the patient's state for a controlled substance"
+	Offline                 Refusal = "not online, and a video exam needs the provider present"
+	ClaimLimitReached       Refusal = "already holds the most exams a provider may hold at once"
 )
+
+// DefaultClaimLimit is how many exams a provider may hold at once.
+const DefaultClaimLimit = 3
+
+// Live is what changes minute to minute about a provider: whether their
+// console is online and how many exams they hold.
+type Live struct {
+	Online bool
+	Claims int
+}
+
+// Request is what an exam asks of its provider.
+type Request struct {
+	State      string
+	Categories []string
+	Modality   rules.Modality
+	Rule       rules.Exam
+}
+
+// CheckLive is Check plus the live conditions: a video exam needs the
+// provider online, and a provider at limit claims takes no more.
+func CheckLive(p directory.Provider, req Request, live Live, limit int, now time.Time) Refusal {
+	if r := Check(p, req.State, req.Categories, req.Rule, now); r != Eligible {
+		return r
+	}
+	if req.Modality == rules.Video && !live.Online {
+		return Offline
+	}
+	if live.Claims >= limit {
+		return ClaimLimitReached
+	}
+	return Eligible
+}
 
 // Check tells whether provider p may take an exam in state for categories
 // under the combined rule, on day now.
