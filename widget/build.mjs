@@ -1,0 +1,42 @@
+// Builds widget/dist/: goodfaith.js (the loader), frame.js, frame.css,
+// frame.html, and SOURCES.sha256 — the hash of every source file, which a
+// Go test compares with the sources so a stale dist/ fails the build.
+import { build } from "esbuild";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL(".", import.meta.url).pathname;
+const dist = join(root, "dist");
+mkdirSync(dist, { recursive: true });
+
+const common = { bundle: true, minify: true, target: ["es2020"], legalComments: "none", logLevel: "warning", charset: "utf8" };
+await build({ ...common, entryPoints: [join(root, "src/loader.ts")], outfile: join(dist, "goodfaith.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(root, "src/frame/main.ts")], outfile: join(dist, "frame.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(root, "src/frame/frame.css")], outfile: join(dist, "frame.css"), loader: { ".css": "css" } });
+copyFileSync(join(root, "src/frame/frame.html"), join(dist, "frame.html"));
+writeFileSync(join(dist, "SOURCES.sha256"), sourceHash(root) + "\n");
+
+// sourceHash must match widget/embed.go's sourceHash: SHA-256 over, for
+// each file under src/ (and build.mjs) in byte order of its slash path,
+// "<path>\n<length>\n<bytes>".
+export function sourceHash(dir) {
+  const files = [];
+  const walk = (d) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.push(relative(dir, p).split("\\").join("/"));
+    }
+  };
+  walk(join(dir, "src"));
+  files.push("build.mjs");
+  files.sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : Buffer.from(a) > Buffer.from(b) ? 1 : 0));
+  const h = createHash("sha256");
+  for (const f of files) {
+    const b = readFileSync(join(dir, f));
+    h.update(f + "\n" + b.length + "\n");
+    h.update(b);
+  }
+  return h.digest("hex");
+}
