@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/widget"
 )
 
 //go:embed demo-seed.json
@@ -101,6 +103,12 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	mux := http.NewServeMux()
 	mux.Handle(app.BlobsPath, local.BlobHandler())
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
+	mux.Handle(widget.Prefix, a.WidgetHandler())
+	if len(seed.Clinics) > 0 {
+		// The demo clinic page embeds the widget from base; opened as
+		// http://localhost:PORT it is a different origin from the API's.
+		mux.Handle(widget.DemoPrefix, widget.Demo(base, seed.Clinics[0].PublishableKey, seed.Clinics[0].Name))
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -134,7 +142,10 @@ func printBanner(base, dataDir string, seed directory.Seed, dev bool) {
 		fmt.Println("  restart with -dev to mint provider tokens for the demo providers")
 	}
 	fmt.Printf("  try it            curl -s %s/v1/widget/config -H 'X-Goodfaith-Key: %s'\n", base, firstKey(seed))
-	fmt.Println("\nThe patient widget, provider console and clinic dashboard pages are not built yet; the API above is complete for the asynchronous exam.")
+	if len(seed.Clinics) > 0 {
+		fmt.Printf("  demo clinic page  %s%s  (the patient widget, embedded cross-origin)\n", strings.Replace(base, "127.0.0.1", "localhost", 1), widget.DemoPrefix)
+	}
+	fmt.Printf("  widget script     <script src=\"%s%sgoodfaith.js\" data-key=\"%s\" async></script>\n", base, widget.Prefix, firstKey(seed))
 }
 
 func firstKey(s directory.Seed) string {
