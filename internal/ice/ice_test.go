@@ -1,0 +1,176 @@
+package ice_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/turn/v2"
+	"go.uber.org/goleak"
+
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/ice"
+)
+
+var secret = []byte("a turn secret of enough bytes")
+
+type fixedClock struct{ t time.Time }
+
+func (f fixedClock) Now() time.Time { return f.t }
+
+var _ clock.Clock = fixedClock{}
+
+func TestServersIssueRESTCredentials(t *testing.T) {
+	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	c := ice.Config{STUN: []string{"stun:127.0.0.1:3478"}, TURN: []string{"turn:127.0.0.1:3478?transport=udp"}, Secret: secret, TTL: 10 * time.Minute, Clock: fixedClock{now}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	servers, exp := c.Servers("provider:prov tx")
+	if !exp.Equal(now.Add(10 * time.Minute)) {
+		t.Fatalf("expires %v", exp)
+	}
+	if len(servers) != 2 || servers[0].Username != "" || servers[0].URLs[0] != "stun:127.0.0.1:3478" {
+		t.Fatalf("servers %+v", servers)
+	}
+	tr := servers[1]
+	wantUser := strconv.FormatInt(exp.Unix(), 10) + ":providerprovtx"
+	if tr.Username != wantUser {
+		t.Fatalf("username %q, want %q", tr.Username, wantUser)
+	}
+	m := hmac.New(sha1.New, secret)
+	m.Write([]byte(wantUser))
+	if want := base64.StdEncoding.EncodeToString(m.Sum(nil)); tr.Credential != want {
+		t.Fatalf("credential %q, want %q", tr.Credential, want)
+	}
+	pw, err := ice.Check(secret, tr.Username, now)
+	if err != nil || pw != tr.Credential {
+		t.Fatalf("check: %q %v", pw, err)
+	}
+}
+
+func TestCheckRefuses(t *testing.T) {
+	now := time.Unix(2_000_000_000, 0)
+	for _, tc := range []struct {
+		user string
+		want error
+	}{
+		{"1999999999:u", ice.ErrExpired},
+		{"2000000000:u", ice.ErrExpired},
+		{"nocolon", ice.ErrMalformed},
+		{"abc:u", ice.ErrMalformed},
+		{"2000000001:", ice.ErrMalformed},
+		{"-5:u", ice.ErrMalformed},
+		{"2000000001:" + strings.Repeat("x", ice.MaxUserLen+1), ice.ErrMalformed},
+	} {
+		if _, err := ice.Check(secret, tc.user, now); !errors.Is(err, tc.want) {
+			t.Errorf("%q: %v, want %v", tc.user, err, tc.want)
+		}
+	}
+	if _, err := ice.Check(secret, "2000000001:u", now); err != nil {
+		t.Errorf("valid username refused: %v", err)
+	}
+}
+
+func TestValidateWantsSecretForTURN(t *testing.T) {
+	if err := (ice.Config{TURN: []string{"turn:x"}, Secret: []byte("short")}).Validate(); err == nil {
+		t.Fatal("a short secret was accepted")
+	}
+	if err := (ice.Config{STUN: []string{"stun:x"}}).Validate(); err != nil {
+		t.Fatalf("STUN only: %v", err)
+	}
+}
+
+// allocate asks srv for a relay with the given credentials.
+func allocate(t *testing.T, srv *ice.TURNServer, user, pass string) error {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, err := turn.NewClient(&turn.ClientConfig{
+		STUNServerAddr: srv.Addr().String(), TURNServerAddr: srv.Addr().String(),
+		Username: user, Password: pass, Realm: "goodfaith", Conn: conn, RTO: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		return err
+	}
+	defer relay.Close()
+	if a := relay.LocalAddr().(*net.UDPAddr); !a.IP.IsLoopback() {
+		t.Errorf("relay address %v is not loopback", a)
+	}
+	// A relayed datagram reaches a peer on loopback.
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if _, err := relay.WriteTo([]byte("hello"), peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	_ = peer.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 16)
+	n, from, err := peer.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("relayed datagram: %q %v", buf[:n], err)
+	}
+	if from.String() != relay.LocalAddr().String() {
+		t.Errorf("datagram came from %v, not the relay %v", from, relay.LocalAddr())
+	}
+	return nil
+}
+
+func TestTURNServerAcceptsIssuedCredentialsAndRefusesExpired(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	now := time.Now()
+	srv, err := ice.StartTURN(ice.TURNConfig{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	c := ice.Config{TURN: []string{srv.URL()}, Secret: secret, TTL: time.Minute, Clock: fixedClock{now}}
+	servers, _ := c.Servers("exam_1")
+	if err := allocate(t, srv, servers[0].Username, servers[0].Credential); err != nil {
+		t.Fatalf("fresh credentials refused: %v", err)
+	}
+	if srv.Accepted() == 0 {
+		t.Fatal("the server authenticated nothing")
+	}
+
+	refused := srv.Refused()
+	expiredUser, expiredPass := ice.Credential(secret, "exam_1", now.Add(-time.Second))
+	if err := allocate(t, srv, expiredUser, expiredPass); err == nil {
+		t.Fatal("expired credentials were accepted")
+	}
+	if srv.Refused() == refused {
+		t.Fatal("the expired credential was not refused by the auth handler")
+	}
+
+	user, _ := ice.Credential(secret, "exam_1", now.Add(time.Minute))
+	if err := allocate(t, srv, user, "not the password"); err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	otherUser, otherPass := ice.Credential([]byte("another secret of enough bytes"), "exam_1", now.Add(time.Minute))
+	if err := allocate(t, srv, otherUser, otherPass); err == nil {
+		t.Fatal("credentials under another secret were accepted")
+	}
+}
