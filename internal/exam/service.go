@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -51,6 +50,7 @@ type Service struct {
 	PSOs           pso.Issuer
 	Clock          clock.Clock
 	IDs            ids.Generator
+	Policy         *QueuePolicy // queue timings and claim limit; nil: DefaultQueuePolicy (sla.go)
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
@@ -90,7 +90,7 @@ func (s *Service) Create(ctx context.Context, clinic directory.Clinic, in Create
 			return Exam{}, fault.Invalid("treatment_not_offered", field, "this clinic does not offer "+s.Rules.CategoryName(t))
 		}
 	}
-	rule, err := s.Rules.ForExam(in.Patient.State, in.Treatments, now)
+	rule, err := s.ruleFor(ctx, clinic.ID, in.Patient.State, in.Treatments, now)
 	if err != nil {
 		return Exam{}, err
 	}
@@ -99,6 +99,9 @@ func (s *Service) Create(ctx context.Context, clinic directory.Clinic, in Create
 		in.Modality = allowed[len(allowed)-1] // async when allowed: no waiting room needed
 	}
 	if err := checkModality(in.Modality, allowed); err != nil {
+		return Exam{}, err
+	}
+	if err := checkHours(clinic, in.Modality, now); err != nil {
 		return Exam{}, err
 	}
 	e := Exam{
@@ -279,11 +282,14 @@ func (s *Service) Submit(ctx context.Context, examID string) (Exam, error) {
 	}
 	now := s.now()
 	// Rules are read again: the law may have changed since the draft began.
-	rule, err := s.Rules.ForExam(e.State, e.Treatments, now)
+	rule, err := s.ruleFor(ctx, e.ClinicID, e.State, e.Treatments, now)
 	if err != nil {
 		return Exam{}, err
 	}
 	if err := checkModality(e.Modality, modalityStrings(rule.Modalities)); err != nil {
+		return Exam{}, err
+	}
+	if err := s.checkClinicHours(ctx, e, now); err != nil {
 		return Exam{}, err
 	}
 	form := s.Questionnaires.FormFor(e.Treatments)
@@ -315,6 +321,7 @@ func (s *Service) Submit(ctx context.Context, examID string) (Exam, error) {
 	if err != nil {
 		return Exam{}, err
 	}
+	next.SLA = s.Queueing().newSLA(next.Modality, now)
 	next.Attachments = uploaded
 	next.Flags = form.Flags(answers)
 	if err := commit(ctx, s.Store, updateOp(e, next), s.audit(e.ID, RolePatient, "exam.submit", e.ID, now).Op()); err != nil {
@@ -371,75 +378,11 @@ func (s *Service) Cancel(ctx context.Context, examID, actor, role string) (Exam,
 
 // ---- provider ----
 
-// QueueItem is an exam a provider may take. It carries no identity.
-type QueueItem struct {
-	ExamID       string               `json:"exam_id"`
-	State        string               `json:"state"`
-	Treatments   []string             `json:"treatments"`
-	Modality     string               `json:"modality"`
-	WaitingSince time.Time            `json:"waiting_since"`
-	Flags        []questionnaire.Flag `json:"flags"`
-}
-
-// Queue lists the queued exams the provider may take, oldest first: the
-// union of the queues of the states where they hold an active licence.
-func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, error) {
-	p, err := s.Directory.Provider(ctx, providerID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	items := []QueueItem{}
-	seen := map[string]bool{}
-	for _, l := range p.Licenses {
-		if seen[l.State] || !l.ActiveOn(now) {
-			continue
-		}
-		seen[l.State] = true
-		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(l.State), Limit: store.MaxQueryLimit}
-		for {
-			page, err := s.Store.Query(ctx, q)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range page.Items {
-				e, err := FromItem(it)
-				if err != nil {
-					return nil, err
-				}
-				if e.Status != Queued || s.eligible(p, e, now) != nil {
-					continue
-				}
-				items = append(items, QueueItem{ExamID: e.ID, State: e.State, Treatments: e.Treatments, Modality: e.Modality, WaitingSince: *e.QueuedAt, Flags: nonNil(e.Flags)})
-			}
-			if page.Cursor == "" {
-				break
-			}
-			q.Cursor = page.Cursor
-		}
-	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].WaitingSince.Before(items[j].WaitingSince) })
-	return items, nil
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
-}
-
-// eligible returns a not-found error when p may not take e, so that an
-// ineligible provider learns nothing about the exam.
-func (s *Service) eligible(p directory.Provider, e Exam, now time.Time) error {
-	rule, err := s.Rules.ForExam(e.State, e.Treatments, now)
-	if err != nil {
-		return errExamNotFound
-	}
-	if routing.Check(p, e.State, e.Treatments, rule, now) != routing.Eligible {
-		return errExamNotFound
-	}
-	return nil
 }
 
 // providerExam loads an exam and the provider, hiding it from providers who
@@ -456,48 +399,10 @@ func (s *Service) providerExam(ctx context.Context, providerID, examID string) (
 	if e.ProviderID == providerID {
 		return e, p, nil // the holder keeps access even if their licence lapses mid-review
 	}
-	if err := s.eligible(p, e, s.now()); err != nil {
+	if err := s.eligible(ctx, p, e, s.now()); err != nil {
 		return Exam{}, directory.Provider{}, err
 	}
 	return e, p, nil
-}
-
-// Claim gives a queued exam to the provider.
-func (s *Service) Claim(ctx context.Context, providerID, examID string) (Exam, error) {
-	e, _, err := s.providerExam(ctx, providerID, examID)
-	if err != nil {
-		return Exam{}, err
-	}
-	now := s.now()
-	next, err := e.Claim(providerID, now)
-	if err != nil {
-		return Exam{}, err
-	}
-	if err := commit(ctx, s.Store, updateOp(e, next), s.audit(providerID, RoleProvider, "exam.claim", e.ID, now).Op()); err != nil {
-		return Exam{}, err
-	}
-	next.version = e.version + 1
-	return next, nil
-}
-
-// Release puts the provider's claimed exam back in the queue.
-func (s *Service) Release(ctx context.Context, providerID, examID string) (Exam, error) {
-	e, _, err := s.providerExam(ctx, providerID, examID)
-	if err != nil {
-		return Exam{}, err
-	}
-	now := s.now()
-	next, err := e.Release(providerID, now)
-	if err != nil {
-		return Exam{}, err
-	}
-	// Release moves the exam back to the queue: it queues again from now.
-	next.QueuedAt = &now
-	if err := commit(ctx, s.Store, updateOp(e, next), s.audit(providerID, RoleProvider, "exam.release", e.ID, now).Op()); err != nil {
-		return Exam{}, err
-	}
-	next.version = e.version + 1
-	return next, nil
 }
 
 // ForProvider returns the full exam to the provider holding it.
@@ -603,14 +508,14 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 			}
 			return Exam{}, nil, fault.Conflict("already_decided", "this exam is already decided")
 		}
-		r, op, err := s.issuePSO(ctx, next, p, rule, now)
+		r, psoOps, err := s.issuePSO(ctx, next, p, rule, now)
 		if err != nil {
 			return Exam{}, nil, err
 		}
 		rec = &r
 		next.PSO = &PSORef{ID: r.ID, ValidUntil: r.ValidUntil}
 		ops[0] = updateOp(e, next)
-		ops = append(ops, op, s.audit(providerID, RoleProvider, "pso.issue", e.ID, now).Op())
+		ops = append(append(ops, psoOps...), s.audit(providerID, RoleProvider, "pso.issue", e.ID, now).Op())
 	}
 	if err := commit(ctx, s.Store, ops...); err != nil {
 		return Exam{}, nil, err
@@ -645,14 +550,14 @@ func (s *Service) lockDecision(ctx context.Context, examID, providerID string, n
 	}, nil
 }
 
-func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, rule rules.Exam, now time.Time) (pso.Record, store.Op, error) {
+func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, rule rules.Exam, now time.Time) (pso.Record, []store.Op, error) {
 	clinic, err := s.Directory.Clinic(ctx, e.ClinicID)
 	if err != nil {
-		return pso.Record{}, store.Op{}, err
+		return pso.Record{}, nil, err
 	}
 	lic, ok := routing.PerformingLicense(p, e.State, rule, now)
 	if !ok {
-		return pso.Record{}, store.Op{}, fault.Forbidden("license_not_active", "you hold no active licence that allows this exam in "+e.State)
+		return pso.Record{}, nil, fault.Forbidden("license_not_active", "you hold no active licence that allows this exam in "+e.State)
 	}
 	validDays := rule.OrderValidityDays
 	orders := make([]pso.Order, len(e.Decision.Orders))
@@ -661,9 +566,9 @@ func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, ru
 		orders[i] = pso.Order{Treatment: o.Treatment, Product: o.Product, Dose: o.Dose, Route: o.Route, Areas: o.Areas,
 			Frequency: o.Frequency, Quantity: o.Quantity, Refills: o.Refills, ValidDays: o.ValidDays}
 	}
-	flags := []string{}
+	flags := []pso.Flag{}
 	for _, f := range e.Flags {
-		flags = append(flags, f.Code)
+		flags = append(flags, pso.Flag{Code: f.Code, Display: f.Display})
 	}
 	doc := pso.Document{
 		ID: pso.IDForExam(e.ID), ExamID: e.ID,
@@ -672,7 +577,7 @@ func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, ru
 		Provider: pso.Prescriber{ID: p.ID, Name: p.Name, Credential: p.Credential, NPI: p.NPI,
 			LicenseState: lic.State, LicenseType: string(lic.Type), LicenseNumber: lic.Number},
 		Orders:       orders,
-		Findings:     pso.Findings{Flags: flags, Notes: e.Decision.Notes},
+		Findings:     pso.Findings{Screened: e.Treatments, Flags: flags, Notes: e.Decision.Notes},
 		Attestation:  pso.Attestation{Text: pso.AttestationText, AcceptedAt: now},
 		IssuedAt:     now,
 		ValidUntil:   now.AddDate(0, 0, validDays).Format(time.DateOnly),

@@ -13,8 +13,10 @@ const Schema = "goodfaith.pso/v1"
 // IssuerName is the iss claim of every PSO.
 const IssuerName = "goodfaith"
 
-// Document is the order. Field order is fixed by the struct, so the same
-// order always encodes to the same bytes.
+// Document is the order, schema goodfaith.pso/v1. Its JSON form is
+// canonical (see Canonical): field order is fixed by the struct, times are
+// whole seconds in UTC and lists are never null, so the same order always
+// encodes, and hashes, to the same bytes.
 type Document struct {
 	Schema       string      `json:"schema"`
 	ID           string      `json:"id"`
@@ -38,10 +40,21 @@ type Party struct {
 
 // Patient identifies the patient the order is for.
 type Patient struct {
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	DOB       string `json:"dob"`
-	State     string `json:"state"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	DOB       string   `json:"dob"`
+	State     string   `json:"state"` // where the patient was when examined
+	Address   *Address `json:"address,omitempty"`
+}
+
+// Address is a US postal address, carried when the patient gave one (a
+// controlled-substance order needs it: 21 CFR 1306.05).
+type Address struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	PostalCode string `json:"postal_code"`
 }
 
 // Prescriber identifies the provider and the licence they acted under.
@@ -53,7 +66,7 @@ type Prescriber struct {
 	LicenseState  string `json:"license_state"`
 	LicenseType   string `json:"license_type"`
 	LicenseNumber string `json:"license_number"`
-	DEANumber     string `json:"dea_number,omitempty"`
+	DEANumber     string `json:"dea_number,omitempty"` // only when an order is for a controlled substance
 }
 
 // Order is one treatment ordered.
@@ -62,17 +75,26 @@ type Order struct {
 	Product   string   `json:"product"`
 	Dose      string   `json:"dose"`
 	Route     string   `json:"route"`
-	Areas     []string `json:"areas,omitempty"`
+	Areas     []string `json:"areas"`
 	Frequency string   `json:"frequency,omitempty"`
 	Quantity  string   `json:"quantity,omitempty"`
 	Refills   int      `json:"refills"`
 	ValidDays int      `json:"valid_days"`
 }
 
-// Findings are what the provider saw: the screened flags and notes.
+// Findings are what the provider reviewed: which treatments' histories
+// were screened for contraindications, the flags the answers raised, and
+// the provider's notes.
 type Findings struct {
-	Flags []string `json:"flags"`
-	Notes string   `json:"notes,omitempty"`
+	Screened []string `json:"screened"` // treatment categories whose questionnaires were answered
+	Flags    []Flag   `json:"flags"`    // contraindications and cautions raised; empty when none
+	Notes    string   `json:"notes,omitempty"`
+}
+
+// Flag is one contraindication or caution the answers raised.
+type Flag struct {
+	Code    string `json:"code"`
+	Display string `json:"display"`
 }
 
 // Attestation is the provider's statement and when it was accepted.

@@ -3,7 +3,7 @@ package pso
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,20 +13,25 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/blob"
 	"github.com/goodfaith/goodfaith/internal/fault"
-	"github.com/goodfaith/goodfaith/internal/jwk"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
-// Record is the store's index entry of a signed PSO.
+// Record is the store's index entry of a signed PSO: where its two
+// write-once objects are, their digests and versions, and its validity.
 type Record struct {
 	ID          string    `json:"id"`
 	ExamID      string    `json:"exam_id"`
 	ClinicID    string    `json:"clinic_id"`
 	JWS         string    `json:"jws"`
-	SHA256      string    `json:"sha256"` // hex SHA-256 of the JWS string
-	ObjectKey   string    `json:"object_key"`
+	SHA256      string    `json:"sha256"`          // hex SHA-256 of the JWS string
+	DocSHA256   string    `json:"document_sha256"` // hex SHA-256 of the canonical document
+	ObjectKey   string    `json:"object_key"`      // the JWS object
 	ObjectVer   string    `json:"object_version,omitempty"`
+	PDFKey      string    `json:"pdf_key"`
+	PDFSHA256   string    `json:"pdf_sha256"`
+	PDFVer      string    `json:"pdf_version,omitempty"`
+	PDFSize     int64     `json:"pdf_size"`
 	KeyID       string    `json:"kid"`
 	IssuedAt    time.Time `json:"issued_at"`
 	ValidUntil  string    `json:"valid_until"`
@@ -37,20 +42,160 @@ type Record struct {
 // id derives from the exam's: a retried approval lands on the same record.
 func IDForExam(examID string) string { return "pso_" + examID[len("exam_"):] }
 
-func key(id string) store.Key { return store.Key{PK: "PSO#" + id, SK: "PSO"} }
+func key(id string) store.Key        { return store.Key{PK: "PSO#" + id, SK: "PSO"} }
+func attemptKey(id string) store.Key { return store.Key{PK: "PSO#" + id, SK: "ATTEMPT"} }
+
+// DefaultRetentionYears is how long PSO objects stay under WORM retention
+// unless configured otherwise (state-rules.md: 6–10 years; default 10).
+const DefaultRetentionYears = 10
+
+// attemptTTL is how long an uncommitted signing attempt is kept for a retry
+// to reuse.
+const attemptTTL = 30 * 24 * time.Hour
+
+// HeaderPayloadSHA256 is the protected-header member carrying the
+// base64url SHA-256 of the JWS payload segment. The signature covers it, so
+// a verifier can tell an altered payload (digest mismatch) from an altered
+// signature (digest matches, signature fails).
+const HeaderPayloadSHA256 = "payload_s256"
 
 // Issuer signs PSOs and writes them.
 type Issuer struct {
 	Signer         signer.Signer
 	Blobs          blob.Store
-	RetentionYears int // default 10
+	Store          store.Store // keeps uncommitted attempts for retries; nil: none kept
+	RetentionYears int         // default DefaultRetentionYears
+	VerifyBaseURL  string      // prefixes the PSO id into the PDF's verification link
 }
 
-// Issue signs doc, writes the JWS once to object storage, and returns the
-// index record with the store operation that creates it (to commit with the
-// exam's decision in one transaction).
-func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Record, store.Op, error) {
-	doc.Schema = Schema
+// attempt is a signed order not yet committed with its decision: a retry of
+// the same approval reuses it, so that it yields the same PSO and the same
+// objects instead of a second signed order.
+type attempt struct {
+	Fingerprint string   `json:"fingerprint"`
+	KeyID       string   `json:"kid"`
+	JWS         string   `json:"jws"`
+	Doc         Document `json:"doc"`
+}
+
+// fingerprint identifies what the approval decided, without the times a
+// retry cannot repeat.
+func fingerprint(doc Document) (string, error) {
+	doc.IssuedAt, doc.Attestation.AcceptedAt, doc.ValidUntil = time.Time{}, time.Time{}, ""
+	return DocumentSHA256(doc)
+}
+
+// Issue signs doc, writes the JWS and the PDF once to object storage under
+// retention, and returns the index record with the store operations that
+// create it, to commit with the exam's decision in one transaction. The
+// caller holds the exam's decision lock, so attempts do not run at once.
+//
+// A retry after a crash between writing and committing finds the earlier
+// attempt and, when it decided the same orders, reuses its signed order:
+// the objects, whose keys carry their digests, are then already there and
+// are checked, not written again.
+func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Record, []store.Op, error) {
+	doc = normalize(doc)
+	fp, err := fingerprint(doc)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	jws, reused := "", false
+	if is.Store != nil {
+		if it, err := is.Store.Get(ctx, attemptKey(doc.ID)); err == nil {
+			var a attempt
+			if json.Unmarshal(it.Data, &a) == nil && a.Fingerprint == fp && a.KeyID == is.Signer.KeyID() {
+				jws, doc, reused = a.JWS, a.Doc, true
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Record{}, nil, err
+		}
+	}
+	if !reused {
+		if jws, err = sign(ctx, is.Signer, doc); err != nil {
+			return Record{}, nil, fmt.Errorf("pso: sign: %w", err)
+		}
+		if is.Store != nil {
+			data, err := json.Marshal(attempt{Fingerprint: fp, KeyID: is.Signer.KeyID(), JWS: jws, Doc: doc})
+			if err != nil {
+				return Record{}, nil, err
+			}
+			k := attemptKey(doc.ID)
+			if err := is.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: 1, ExpiresAt: doc.IssuedAt.Add(attemptTTL), Data: data}, store.None); err != nil {
+				return Record{}, nil, err
+			}
+		}
+	}
+	docSum, err := DocumentSHA256(doc)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	pdf, err := RenderPDF(PDFInput{Doc: doc, JWS: jws, KeyID: is.Signer.KeyID(), VerifyURL: is.verifyURL(doc.ID)})
+	if err != nil {
+		return Record{}, nil, err
+	}
+	years := is.RetentionYears
+	if years <= 0 {
+		years = DefaultRetentionYears
+	}
+	retain := doc.IssuedAt.AddDate(years, 0, 0)
+	jwsSum, pdfSum := sha256Hex([]byte(jws)), sha256Hex(pdf)
+	// The keys carry the digests: an attempt that crashed after its writes
+	// leaves its own objects, and a retry never collides with another's.
+	jwsObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + jwsSum[:16] + ".jws", Body: []byte(jws), ContentType: "application/jose", RetainUntil: retain}, jwsSum)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	pdfObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + pdfSum[:16] + ".pdf", Body: pdf, ContentType: "application/pdf", RetainUntil: retain}, pdfSum)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	rec := Record{
+		ID: doc.ID, ExamID: doc.ExamID, ClinicID: clinicID, JWS: jws, SHA256: jwsSum, DocSHA256: docSum,
+		ObjectKey: jwsObj.Key, ObjectVer: jwsObj.VersionID,
+		PDFKey: pdfObj.Key, PDFSHA256: pdfSum, PDFVer: pdfObj.VersionID, PDFSize: int64(len(pdf)),
+		KeyID: is.Signer.KeyID(), IssuedAt: doc.IssuedAt, ValidUntil: doc.ValidUntil, RetainUntil: retain,
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return Record{}, nil, err
+	}
+	k := key(doc.ID)
+	item := store.Item{PK: k.PK, SK: k.SK, GSI1PK: "CLINIC#" + clinicID + "#PSOS", GSI1SK: store.SortableTime(doc.IssuedAt) + "#" + doc.ID, Version: 1, Data: data}
+	ops := []store.Op{{Put: &item, Cond: store.IfAbsent}}
+	if is.Store != nil {
+		ak := attemptKey(doc.ID)
+		ops = append(ops, store.Op{Delete: &ak, Cond: store.None})
+	}
+	return rec, ops, nil
+}
+
+func (is Issuer) verifyURL(id string) string {
+	if is.VerifyBaseURL == "" {
+		return ""
+	}
+	return is.VerifyBaseURL + id
+}
+
+// putOnce writes an object, or accepts the one already under its key when
+// it holds the same bytes (a retry of the same attempt).
+func (is Issuer) putOnce(ctx context.Context, in blob.PutInput, sum string) (blob.Object, error) {
+	obj, err := is.Blobs.Put(ctx, in)
+	if errors.Is(err, blob.ErrExists) {
+		obj, err = is.Blobs.Head(ctx, in.Key)
+		if err == nil && obj.SHA256 != sum {
+			err = fmt.Errorf("pso: %s holds other bytes than this attempt's", in.Key)
+		}
+	}
+	if err != nil {
+		return blob.Object{}, fmt.Errorf("pso: store %s: %w", in.Key, err)
+	}
+	return obj, nil
+}
+
+// sign makes the compact JWS of doc: ES256, kid and the payload digest in
+// the protected header, the canonical document as the pso claim.
+func sign(ctx context.Context, s signer.Signer, doc Document) (string, error) {
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:   IssuerName,
@@ -60,36 +205,16 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 		},
 		PSO: doc,
 	}
-	jws, err := signer.JWS(ctx, is.Signer, claims)
+	payload, err := json.Marshal(claims) // as golang-jwt encodes it
 	if err != nil {
-		return Record{}, store.Op{}, fmt.Errorf("pso: sign: %w", err)
+		return "", err
 	}
-	sum := sha256.Sum256([]byte(jws))
-	digest := hex.EncodeToString(sum[:])
-	years := is.RetentionYears
-	if years <= 0 {
-		years = 10
-	}
-	retain := doc.IssuedAt.AddDate(years, 0, 0)
-	// The object key carries the digest: an attempt that crashed after its
-	// write leaves its own object, and a retry never collides with it.
-	objKey := "psos/" + doc.ID + "/" + digest[:16] + ".jws"
-	obj, err := is.Blobs.Put(ctx, blob.PutInput{Key: objKey, Body: []byte(jws), ContentType: "application/jose", RetainUntil: retain})
-	if err != nil {
-		return Record{}, store.Op{}, fmt.Errorf("pso: store: %w", err)
-	}
-	rec := Record{
-		ID: doc.ID, ExamID: doc.ExamID, ClinicID: clinicID, JWS: jws, SHA256: digest,
-		ObjectKey: objKey, ObjectVer: obj.VersionID, KeyID: is.Signer.KeyID(),
-		IssuedAt: doc.IssuedAt, ValidUntil: doc.ValidUntil, RetainUntil: retain,
-	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return Record{}, store.Op{}, err
-	}
-	k := key(doc.ID)
-	item := store.Item{PK: k.PK, SK: k.SK, GSI1PK: "CLINIC#" + clinicID + "#PSOS", GSI1SK: store.SortableTime(doc.IssuedAt) + "#" + doc.ID, Version: 1, Data: data}
-	return rec, store.Op{Put: &item, Cond: store.IfAbsent}, nil
+	return signer.JWSWithHeader(ctx, s, claims, map[string]any{HeaderPayloadSHA256: payloadDigest(base64.RawURLEncoding.EncodeToString(payload))})
+}
+
+func payloadDigest(segment string) string {
+	sum := sha256.Sum256([]byte(segment))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Get reads a PSO's index record.
@@ -104,57 +229,3 @@ func Get(ctx context.Context, s store.Store, id string) (Record, error) {
 	var r Record
 	return r, json.Unmarshal(it.Data, &r)
 }
-
-// Reasons a JWS fails verification.
-const (
-	ReasonMalformed    = "malformed"
-	ReasonUnknownKey   = "unknown_key"
-	ReasonBadSignature = "bad_signature"
-	ReasonWrongIssuer  = "wrong_issuer"
-	ReasonSchema       = "unknown_schema"
-	ReasonExpired      = "expired"
-)
-
-// Verification is the outcome of checking a JWS.
-type Verification struct {
-	Valid  bool
-	Reason string
-	Doc    Document
-}
-
-// Verify checks jws against the public keys alone, and its validity on now.
-func Verify(jws string, keys jwk.Set, now time.Time) Verification {
-	var claims Claims
-	_, err := jwt.ParseWithClaims(jws, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := keys.Lookup(kid)
-		if !ok {
-			return nil, errUnknownKey
-		}
-		return k.PublicKey()
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(IssuerName), jwt.WithoutClaimsValidation())
-	switch {
-	case errors.Is(err, errUnknownKey):
-		return Verification{Reason: ReasonUnknownKey}
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return Verification{Reason: ReasonBadSignature}
-	case err != nil:
-		return Verification{Reason: ReasonMalformed}
-	}
-	if claims.Issuer != IssuerName {
-		return Verification{Reason: ReasonWrongIssuer}
-	}
-	if claims.PSO.Schema != Schema {
-		return Verification{Reason: ReasonSchema}
-	}
-	until, err := time.Parse(time.DateOnly, claims.PSO.ValidUntil)
-	if err != nil {
-		return Verification{Reason: ReasonMalformed}
-	}
-	if now.UTC().Truncate(24 * time.Hour).After(until) {
-		return Verification{Reason: ReasonExpired, Doc: claims.PSO}
-	}
-	return Verification{Valid: true, Doc: claims.PSO}
-}
-
-var errUnknownKey = errors.New("pso: unknown key id")

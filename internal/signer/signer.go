@@ -142,7 +142,18 @@ func (m *method) Sign(signingString string, _ any) ([]byte, error) {
 
 // JWS signs claims as a compact ES256 JWS whose header names the key.
 func JWS(ctx context.Context, s Signer, claims jwt.Claims) (string, error) {
+	return JWSWithHeader(ctx, s, claims, nil)
+}
+
+// JWSWithHeader is JWS with more protected-header members; alg, typ and
+// kid cannot be overridden.
+func JWSWithHeader(ctx context.Context, s Signer, claims jwt.Claims, extra map[string]any) (string, error) {
 	tok := jwt.NewWithClaims(&method{ctx: ctx, signer: s}, claims)
+	for k, v := range extra {
+		if _, fixed := tok.Header[k]; !fixed && k != "kid" {
+			tok.Header[k] = v
+		}
+	}
 	tok.Header["kid"] = s.KeyID()
 	return tok.SignedString(nil)
 }

@@ -1,0 +1,186 @@
+package pso
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/skip2/go-qrcode"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+)
+
+// AttachmentName is the name of the signed order (the compact JWS) inside
+// the PDF, where the verification tool looks for it.
+const AttachmentName = "pso.jws"
+
+// PDFInput is what the human-readable order shows.
+type PDFInput struct {
+	Doc       Document
+	JWS       string // the signed order, attached to the PDF and digested on it
+	KeyID     string
+	VerifyURL string // printed and encoded in the QR code; may be empty
+}
+
+// categoryNames are the treatment categories as a pharmacist reads them.
+var categoryNames = map[string]string{
+	"neurotoxin": "Neurotoxin", "dermal_filler": "Dermal filler", "laser_energy": "Laser / energy device",
+	"iv_therapy": "IV therapy", "glp1": "GLP-1 receptor agonist", "peptide": "Peptide therapy",
+	"testosterone": "Testosterone (Schedule III)",
+}
+
+func categoryName(c string) string {
+	if n, ok := categoryNames[c]; ok {
+		return n
+	}
+	return c
+}
+
+// RenderPDF lays out the order on US Letter pages: patient, clinic, each
+// order, the history review, the prescriber and their licence, the
+// attestation, the signature's key and digest, and the verification link
+// with its QR code. The signed JWS travels inside as the attachment
+// AttachmentName. The output depends only on the input (fixed dates, sorted
+// catalog, embedded Go fonts), so a retried approval renders the same bytes.
+func RenderPDF(in PDFInput) ([]byte, error) {
+	d := normalize(in.Doc)
+	pdf := fpdf.New("P", "mm", "Letter", "")
+	pdf.SetCompression(true)
+	pdf.SetCatalogSort(true)
+	pdf.SetCreationDate(d.IssuedAt)
+	pdf.SetModificationDate(d.IssuedAt)
+	pdf.SetProducer("Goodfaith", true)
+	pdf.SetTitle("Patient-Specific Order "+d.ID, true)
+	pdf.SetAuthor(d.Provider.Name+", "+d.Provider.Credential, true)
+	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
+	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)
+	pdf.SetMargins(18, 16, 18)
+	pdf.SetAutoPageBreak(true, 18)
+	pdf.AliasNbPages("{nb}")
+	pdf.SetFooterFunc(func() {
+		pdf.SetY(-13)
+		pdf.SetFont("go", "", 7.5)
+		pdf.SetTextColor(90, 90, 90)
+		pdf.CellFormat(0, 4, fmt.Sprintf("%s · page %d of {nb}", d.ID, pdf.PageNo()), "", 0, "C", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+	})
+	pdf.SetAttachments([]fpdf.Attachment{{Content: []byte(in.JWS), Filename: AttachmentName, Description: "Signed order (compact JWS, ES256)"}})
+	pdf.AddPage()
+
+	width, _ := pdf.GetPageSize()
+	left, _, right, _ := pdf.GetMargins()
+	textW := width - left - right
+
+	pdf.SetFont("go", "B", 17)
+	pdf.CellFormat(textW, 9, "Patient-Specific Order", "", 1, "L", false, 0, "")
+	pdf.SetFont("go", "", 9)
+	pdf.CellFormat(textW, 5, "Order "+d.ID+"   ·   exam "+d.ExamID, "", 1, "L", false, 0, "")
+	pdf.CellFormat(textW, 5, "Issued "+d.IssuedAt.Format("2006-01-02 15:04 UTC")+"   ·   valid until "+d.ValidUntil+" (inclusive)", "", 1, "L", false, 0, "")
+	pdf.Ln(2)
+	pdf.SetDrawColor(150, 150, 150)
+	pdf.Line(left, pdf.GetY(), width-right, pdf.GetY())
+	pdf.Ln(3)
+
+	heading := func(s string) {
+		pdf.Ln(1.5)
+		pdf.SetFont("go", "B", 11)
+		pdf.CellFormat(textW, 6, s, "", 1, "L", false, 0, "")
+	}
+	field := func(label, value string) {
+		if value == "" {
+			return
+		}
+		pdf.SetFont("go", "B", 9)
+		pdf.CellFormat(38, 5, label, "", 0, "L", false, 0, "")
+		pdf.SetFont("go", "", 9)
+		pdf.MultiCell(textW-38, 5, value, "", "L", false)
+	}
+
+	heading("Patient")
+	field("Name", d.Patient.FirstName+" "+d.Patient.LastName)
+	field("Date of birth", d.Patient.DOB)
+	if a := d.Patient.Address; a != nil {
+		addr := a.Line1
+		if a.Line2 != "" {
+			addr += ", " + a.Line2
+		}
+		field("Address", addr+", "+a.City+", "+a.State+" "+a.PostalCode)
+	}
+	field("Examined in", d.Patient.State)
+
+	heading("Clinic")
+	field("Name", d.Clinic.Name)
+	field("Clinic id", d.Clinic.ID)
+
+	heading("Orders")
+	for i, o := range d.Orders {
+		pdf.SetFont("go", "B", 9.5)
+		pdf.CellFormat(textW, 5.5, fmt.Sprintf("%d. %s: %s", i+1, categoryName(o.Treatment), o.Product), "", 1, "L", false, 0, "")
+		field("Dose", o.Dose)
+		field("Route", o.Route)
+		field("Treatment areas", strings.Join(o.Areas, ", "))
+		field("Frequency", o.Frequency)
+		field("Quantity", o.Quantity)
+		field("Refills", fmt.Sprint(o.Refills))
+		field("Order valid for", fmt.Sprintf("%d days", o.ValidDays))
+	}
+
+	heading("Medical history review")
+	screened := make([]string, len(d.Findings.Screened))
+	for i, c := range d.Findings.Screened {
+		screened[i] = categoryName(c)
+	}
+	field("Screened for", strings.Join(screened, ", ")+" contraindications")
+	flags := "None raised"
+	if len(d.Findings.Flags) > 0 {
+		parts := make([]string, len(d.Findings.Flags))
+		for i, f := range d.Findings.Flags {
+			parts[i] = f.Display + " (" + f.Code + ")"
+		}
+		flags = strings.Join(parts, "; ")
+	}
+	field("Findings", flags)
+	field("Provider notes", d.Findings.Notes)
+
+	heading("Prescriber")
+	field("Name", d.Provider.Name+", "+d.Provider.Credential)
+	field("Licence", d.Provider.LicenseState+" "+d.Provider.LicenseType+" "+d.Provider.LicenseNumber)
+	field("NPI", d.Provider.NPI)
+	field("DEA registration", d.Provider.DEANumber)
+
+	heading("Attestation")
+	pdf.SetFont("go", "", 9)
+	pdf.MultiCell(textW, 4.8, d.Attestation.Text, "", "L", false)
+	field("Accepted", d.Attestation.AcceptedAt.Format("2006-01-02 15:04:05 UTC")+" by "+d.Provider.Name)
+
+	heading("Electronic signature and verification")
+	sum := sha256Hex([]byte(in.JWS))
+	pdf.SetFont("go", "", 8.5)
+	pdf.MultiCell(textW, 4.5, "This order is signed (JWS, ES256) with key "+in.KeyID+". The signed order is attached to this PDF as "+
+		AttachmentName+"; its SHA-256 is "+sum+". Anyone can check it against the public keys at /.well-known/jwks.json, offline, "+
+		"or online at the address below.", "", "L", false)
+	if in.VerifyURL != "" {
+		png, err := qrcode.Encode(in.VerifyURL, qrcode.Medium, 256)
+		if err != nil {
+			return nil, fmt.Errorf("pso: QR code: %w", err)
+		}
+		pdf.RegisterImageOptionsReader("verify-qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
+		if pdf.GetY()+36 > 279.4-18 {
+			pdf.AddPage()
+		}
+		y := pdf.GetY() + 1.5
+		pdf.ImageOptions("verify-qr", left, y, 32, 32, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, in.VerifyURL)
+		pdf.SetXY(left+36, y+10)
+		pdf.SetFont("go", "B", 9)
+		pdf.CellFormat(textW-36, 5, "Verify this order", "", 2, "L", false, 0, "")
+		pdf.SetFont("go", "", 9)
+		pdf.CellFormat(textW-36, 5, in.VerifyURL, "", 2, "L", false, 0, in.VerifyURL)
+		pdf.SetY(y + 33)
+	}
+	var out bytes.Buffer
+	if err := pdf.Output(&out); err != nil {
+		return nil, fmt.Errorf("pso: render PDF: %w", err)
+	}
+	return out.Bytes(), nil
+}
