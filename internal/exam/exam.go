@@ -71,6 +71,8 @@ type Exam struct {
 	QueuedAt          *time.Time                 `json:"queued_at,omitempty"`
 	ClaimedAt         *time.Time                 `json:"claimed_at,omitempty"`
 	DecidedAt         *time.Time                 `json:"decided_at,omitempty"`
+	SLA               *SLA                       `json:"sla,omitempty"`   // sla.go
+	Lease             *Lease                     `json:"lease,omitempty"` // leases.go
 	History           []Transition               `json:"history"`
 
 	// version is the stored item's version, for compare-and-set.

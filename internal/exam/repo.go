@@ -23,7 +23,7 @@ func decisionLockKey(examID string) store.Key { return store.Key{PK: "EXAM#" + e
 // ClinicIndexPK lists a clinic's exams on GSI1, newest last.
 func ClinicIndexPK(clinicID string) string { return "CLINIC#" + clinicID + "#EXAMS" }
 
-// QueueIndexPK lists a state's queued exams on GSI2, oldest first.
+// QueueIndexPK lists a state's queued exams on GSI2, nearest its SLA first.
 func QueueIndexPK(state string) string { return "QUEUE#" + state }
 
 // IsExamItem reports whether a store item holds an exam record (for change
@@ -54,9 +54,13 @@ func (e Exam) item(version int64) store.Item {
 		PK: k.PK, SK: k.SK, Version: version, Data: data,
 		GSI1PK: ClinicIndexPK(e.ClinicID), GSI1SK: store.SortableTime(e.CreatedAt) + "#" + e.ID,
 	}
-	if e.Status == Queued && e.QueuedAt != nil {
+	switch {
+	case e.Status == Queued && e.QueuedAt != nil:
 		it.GSI2PK = QueueIndexPK(e.State)
-		it.GSI2SK = store.SortableTime(*e.QueuedAt) + "#" + e.ID
+		it.GSI2SK = e.queueSortKey() // SLA priority (sla.go)
+	case e.Status == Claimed && e.Lease != nil:
+		it.GSI2PK = ClaimsIndexPK
+		it.GSI2SK = store.SortableTime(e.Lease.Until) + "#" + e.ID // for the lease sweep (leases.go)
 	}
 	return it
 }

@@ -89,5 +89,11 @@ func (a *api) putPresence(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	if *in.Online {
+		// The console's heartbeat also keeps the provider's claims (leases).
+		if _, err := a.Exams.RenewLeases(c.r.Context(), c.principal.ProviderID); err != nil {
+			return reply{}, err
+		}
+	}
 	return ok(st), nil
 }

@@ -1,0 +1,169 @@
+package exam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/store"
+)
+
+// SLA is a queued exam's promise: by EscalateAt a provider should have
+// claimed it (otherwise every eligible provider is told, online or not),
+// and by Deadline it expires (status expired, never billed; the patient
+// and the clinic are told). Both run from submission, not from the latest
+// return to the queue, so a released exam keeps its place.
+type SLA struct {
+	EscalateAt  time.Time  `json:"escalate_at"`
+	Deadline    time.Time  `json:"deadline"`
+	EscalatedAt *time.Time `json:"escalated_at,omitempty"`
+}
+
+// QueuePolicy holds the queue's timings.
+type QueuePolicy struct {
+	// Escalate and Expire are the SLA windows per modality, from
+	// submission.
+	Escalate map[string]time.Duration
+	Expire   map[string]time.Duration
+	// Lease is how long a claim lasts without renewal (the holder's console
+	// renews it by claiming again).
+	Lease time.Duration
+	// ClaimLimit is how many exams one provider may hold at once.
+	ClaimLimit int
+}
+
+// DefaultQueuePolicy: a patient waiting for a live video consult is
+// escalated after 5 minutes and released after 30; an asynchronous exam
+// after 1 hour and 24 hours. A claim lasts 10 minutes unless renewed; a
+// provider holds at most 3 exams.
+var DefaultQueuePolicy = QueuePolicy{
+	Escalate:   map[string]time.Duration{"video": 5 * time.Minute, "async": time.Hour},
+	Expire:     map[string]time.Duration{"video": 30 * time.Minute, "async": 24 * time.Hour},
+	Lease:      10 * time.Minute,
+	ClaimLimit: 3,
+}
+
+// Queueing is the service's policy (the default when none is set).
+func (s *Service) Queueing() QueuePolicy {
+	if s.Policy == nil {
+		return DefaultQueuePolicy
+	}
+	return *s.Policy
+}
+
+// newSLA is the SLA of an exam queued now.
+func (p QueuePolicy) newSLA(modality string, submitted time.Time) *SLA {
+	esc, ok := p.Escalate[modality]
+	if !ok {
+		esc = p.Escalate["video"] // the stricter window for anything unknown
+	}
+	exp, ok := p.Expire[modality]
+	if !ok {
+		exp = p.Expire["video"]
+	}
+	return &SLA{EscalateAt: submitted.Add(esc), Deadline: submitted.Add(exp)}
+}
+
+// queueSortKey orders a state's queue: the exam nearest its escalation
+// first (SLA priority), which within one modality is the oldest first.
+func (e Exam) queueSortKey() string {
+	at := *e.QueuedAt
+	if e.SLA != nil {
+		at = e.SLA.EscalateAt
+	}
+	return store.SortableTime(at) + "#" + e.ID
+}
+
+// SweepReport counts what a sweep changed.
+type SweepReport struct {
+	Escalated     int
+	Expired       int
+	LeasesExpired int
+}
+
+// SweepSLA escalates queued exams past their escalation time and expires
+// those past their deadline, in every state's queue. It is idempotent: each
+// change is a compare-and-set of the exam, so a sweep running twice, or two
+// sweeps at once, change each exam once. Telling providers, patients and
+// clinics follows from the change feed (package dispatch).
+func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	now := s.now()
+	var errs []error
+	for _, state := range s.Rules.States() {
+		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: 200}
+	pages:
+		for {
+			page, err := s.Store.Query(ctx, q)
+			if err != nil {
+				return rep, err
+			}
+			for _, it := range page.Items {
+				if it.GSI2SK > store.SortableTime(now)+"#~" {
+					break pages // sorted by escalation time: the rest are not due
+				}
+				e, err := FromItem(it)
+				if err != nil {
+					return rep, err
+				}
+				changed, err := s.sweepOne(ctx, e, now)
+				switch {
+				case errors.Is(err, fault.ErrConflict):
+					// Claimed or changed meanwhile: the next sweep looks again.
+				case err != nil:
+					errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
+				case changed == Expired:
+					rep.Expired++
+				case changed == Queued:
+					rep.Escalated++
+				}
+			}
+			if page.Cursor == "" {
+				break
+			}
+			q.Cursor = page.Cursor
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// sweepOne expires or escalates e as of now, returning the status it
+// wrote (empty when nothing was due).
+func (s *Service) sweepOne(ctx context.Context, e Exam, now time.Time) (Status, error) {
+	if e.Status != Queued || e.SLA == nil {
+		return "", nil
+	}
+	var next Exam
+	var action string
+	switch {
+	case !now.Before(e.SLA.Deadline):
+		var err error
+		if next, err = e.Expire(now); err != nil {
+			return "", err
+		}
+		action = "exam.expire"
+	case !now.Before(e.SLA.EscalateAt) && e.SLA.EscalatedAt == nil:
+		next = e
+		sla := *e.SLA
+		sla.EscalatedAt = &now
+		next.SLA = &sla
+		next.UpdatedAt = now
+		action = "exam.escalate"
+	default:
+		return "", nil
+	}
+	rec := s.audit(RoleSystem, RoleSystem, action, e.ID, now)
+	if err := commit(ctx, s.Store, updateOp(e, next), rec.Op()); err != nil {
+		return "", err
+	}
+	return next.Status, nil
+}
+
+// Escalated reports whether the change from old to next escalated an
+// exam (for the dispatcher).
+func Escalated(old, next Exam) bool {
+	return next.Status == Queued && next.SLA != nil && next.SLA.EscalatedAt != nil &&
+		(old.SLA == nil || old.SLA.EscalatedAt == nil)
+}
