@@ -16,7 +16,7 @@ func TestOpenAtAndNextOpenInTheClinicsZone(t *testing.T) {
 		open     bool
 		nextOpen time.Time
 	}{
-		{time.Date(2026, 11, 23, 9, 0, 0, 0, chi), true, time.Date(2026, 11, 23, 9, 0, 0, 0, chi)},    // Monday opening minute
+		{time.Date(2026, 11, 23, 9, 0, 0, 0, chi), true, time.Date(2026, 11, 23, 9, 0, 0, 0, chi)},     // Monday opening minute
 		{time.Date(2026, 11, 23, 17, 59, 0, 0, chi), true, time.Date(2026, 11, 23, 17, 59, 0, 0, chi)}, // last minute
 		{time.Date(2026, 11, 23, 18, 0, 0, 0, chi), false, time.Date(2026, 11, 28, 10, 0, 0, 0, chi)},  // closed: Saturday next
 		{time.Date(2026, 11, 23, 8, 59, 0, 0, chi), false, time.Date(2026, 11, 23, 9, 0, 0, 0, chi)},
