@@ -76,7 +76,7 @@ func New(p Ports, s Settings) (*App, error) {
 	dir := directory.Directory{Store: p.Store}
 	exams := &exam.Service{
 		Store: p.Store, Blobs: p.Blobs, Directory: dir, Rules: rs, Questionnaires: questionnaire.Default(),
-		PSOs:  pso.Issuer{Signer: p.Signer, Blobs: p.Blobs, RetentionYears: s.RetentionYears},
+		PSOs:  pso.Issuer{Signer: p.Signer, Blobs: p.Blobs, Store: p.Store, RetentionYears: s.RetentionYears, VerifyBaseURL: s.VerifyBaseURL},
 		Clock: s.Clock, IDs: s.IDs,
 	}
 	a := &App{Ports: p, Settings: s, Exams: exams, Directory: dir, Rules: rs}

@@ -10,6 +10,8 @@ func (a *api) clinicRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/clinic/exams", a.clinicKey, a.clinicListExams)
 	a.handle(mux, "GET /v1/clinic/exams/{id}", a.clinicKey, a.clinicGetExam)
 	a.handle(mux, "GET /v1/clinic/psos/{id}", a.clinicKey, a.clinicGetPSO)
+	a.handle(mux, "GET /v1/clinic/psos/{id}/pdf", a.clinicKey, a.clinicPSOPDF)
+	a.handle(mux, "POST /v1/clinic/psos/{id}/revoke", a.clinicKey, a.clinicRevokePSO, idempotent)
 }
 
 func (a *api) clinicListExams(c *call) (reply, error) {
@@ -35,12 +37,4 @@ func (a *api) clinicGetExam(c *call) (reply, error) {
 		return reply{}, err
 	}
 	return ok(map[string]any{"exam": clinicExam(e)}), nil
-}
-
-func (a *api) clinicGetPSO(c *call) (reply, error) {
-	r, err := a.Exams.PSOForClinic(c.r.Context(), c.clinic.ID, c.r.PathValue("id"))
-	if err != nil {
-		return reply{}, err
-	}
-	return ok(map[string]any{"pso": a.psoView(r)}), nil
 }

@@ -7,12 +7,13 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/fault"
-	"github.com/goodfaith/goodfaith/internal/pso"
 )
 
 func (a *api) publicRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /.well-known/jwks.json", anyone, a.jwks)
 	a.handle(mux, "POST /v1/psos/verify", anyone, a.verifyPSO)
+	a.handle(mux, "GET /v1/psos/revocations", anyone, a.publicRevocations)
+	a.handle(mux, "GET /v1/psos/{id}", anyone, a.publicPSOStatus)
 }
 
 func (a *api) jwks(*call) (reply, error) { return ok(a.Keyring.JWKS()), nil }
@@ -31,16 +32,11 @@ func (a *api) verifyPSO(c *call) (reply, error) {
 	if in.JWS == "" || len(in.JWS) > maxJWSLen {
 		return reply{}, fault.Invalid("required", "jws", "send the PSO's compact JWS")
 	}
-	v := pso.Verify(in.JWS, a.Keyring.JWKS(), a.Clock.Now())
-	if !v.Valid {
-		return ok(map[string]any{"valid": false, "reason": v.Reason}), nil
+	out, err := a.verification(c, in.JWS)
+	if err != nil {
+		return reply{}, err
 	}
-	d := v.Doc
-	return ok(map[string]any{"valid": true, "pso": map[string]any{
-		"id": d.ID, "exam_id": d.ExamID, "clinic_id": d.Clinic.ID, "clinic": d.Clinic,
-		"provider": d.Provider, "patient": d.Patient, "orders": d.Orders,
-		"issued_at": d.IssuedAt, "valid_until": d.ValidUntil, "schema": d.Schema,
-	}}), nil
+	return ok(out), nil
 }
 
 func (a *api) devRoutes(mux *http.ServeMux) {
