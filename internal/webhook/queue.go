@@ -1,0 +1,233 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/store"
+)
+
+// Delivery statuses.
+const (
+	Pending   = "pending"
+	Delivered = "delivered"
+	Dead      = "dead"
+)
+
+// maxAttemptLog bounds the attempts kept on a delivery record.
+const maxAttemptLog = 50
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	At         time.Time `json:"at"`
+	Status     int       `json:"status,omitempty"` // the receiver's HTTP status; 0 when none came
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// Delivery is one event on its way to a clinic: the queue's record.
+type Delivery struct {
+	EventID   string          `json:"event_id"`
+	ClinicID  string          `json:"clinic_id"`
+	Type      string          `json:"type"`
+	Body      json.RawMessage `json:"body"`
+	Status    string          `json:"status"`
+	CreatedAt time.Time       `json:"created_at"`
+	// WindowStart is when the current run of retries began (creation, or
+	// the last replay); retries stop a day after it.
+	WindowStart   time.Time  `json:"window_start"`
+	Attempts      int        `json:"attempts"` // in the current window
+	TotalAttempts int        `json:"total_attempts"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	LeaseUntil    *time.Time `json:"lease_until,omitempty"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	DeadAt        *time.Time `json:"dead_at,omitempty"`
+	Replays       int        `json:"replays"`
+	Log           []Attempt  `json:"log"`
+
+	version int64
+}
+
+// queuePK is the index partition of pending deliveries, by due time.
+const queuePK = "WHQUEUE"
+
+func deliveryKey(eventID string) store.Key {
+	return store.Key{PK: "WHDELIVERY#" + eventID, SK: "DELIVERY"}
+}
+
+func listPK(clinicID, status string) string { return "WHDELIVERIES#" + clinicID + "#" + status }
+
+func (d Delivery) item(version int64) store.Item {
+	data, err := json.Marshal(d)
+	if err != nil {
+		panic("webhook: cannot encode delivery: " + err.Error()) // plain data
+	}
+	k := deliveryKey(d.EventID)
+	it := store.Item{PK: k.PK, SK: k.SK, Version: version, Data: data,
+		GSI1PK: listPK(d.ClinicID, d.Status), GSI1SK: store.SortableTime(d.CreatedAt) + "#" + d.EventID}
+	if d.Status == Pending {
+		it.GSI2PK, it.GSI2SK = queuePK, store.SortableTime(d.NextAttemptAt)+"#"+d.EventID
+	}
+	return it
+}
+
+func decodeDelivery(it store.Item) (Delivery, error) {
+	var d Delivery
+	if err := json.Unmarshal(it.Data, &d); err != nil {
+		return Delivery{}, err
+	}
+	d.version = it.Version
+	return d, nil
+}
+
+// ErrDeliveryNotFound: no such delivery for this clinic.
+var ErrDeliveryNotFound = fault.NotFound("delivery_not_found", "no such webhook delivery")
+
+// Queue is the durable delivery queue, kept in the store.
+type Queue struct {
+	Store store.Store
+	Clock clock.Clock
+}
+
+// Enqueue queues an event's delivery once: a second Enqueue of the same
+// event id does nothing.
+func (q Queue) Enqueue(ctx context.Context, e Event) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	now := q.Clock.Now().UTC()
+	d := Delivery{EventID: e.ID, ClinicID: e.ClinicID, Type: e.Type, Body: body, Status: Pending,
+		CreatedAt: now, WindowStart: now, NextAttemptAt: now, Log: []Attempt{}}
+	err = q.Store.Put(ctx, d.item(1), store.IfAbsent)
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
+
+// Get returns one of the clinic's deliveries.
+func (q Queue) Get(ctx context.Context, clinicID, eventID string) (Delivery, error) {
+	it, err := q.Store.Get(ctx, deliveryKey(eventID))
+	if errors.Is(err, store.ErrNotFound) {
+		return Delivery{}, ErrDeliveryNotFound
+	}
+	if err != nil {
+		return Delivery{}, err
+	}
+	d, err := decodeDelivery(it)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if d.ClinicID != clinicID {
+		return Delivery{}, ErrDeliveryNotFound
+	}
+	return d, nil
+}
+
+// List pages through the clinic's deliveries of one status, newest first.
+func (q Queue) List(ctx context.Context, clinicID, status, cursor string, limit int) ([]Delivery, string, error) {
+	switch status {
+	case Pending, Delivered, Dead:
+	default:
+		return nil, "", fault.Invalid("invalid_status", "status", `status must be "pending", "delivered" or "dead"`)
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	page, err := q.Store.Query(ctx, store.Query{Index: store.ByGSI1, PK: listPK(clinicID, status), Descending: true, Limit: limit, Cursor: cursor})
+	if errors.Is(err, store.ErrInvalidCursor) {
+		return nil, "", fault.Invalid("invalid_cursor", "cursor", "this cursor was not issued by this listing")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Delivery, 0, len(page.Items))
+	for _, it := range page.Items {
+		d, err := decodeDelivery(it)
+		if err != nil {
+			return nil, "", err
+		}
+		// The index may lag a status change: show what the record says.
+		if d.Status == status {
+			out = append(out, d)
+		}
+	}
+	return out, page.Cursor, nil
+}
+
+// Replay puts a dead delivery back in the queue, due now, with a fresh day
+// of retries. Replaying one that is not dead is a conflict.
+func (q Queue) Replay(ctx context.Context, clinicID, eventID string) (Delivery, error) {
+	d, err := q.Get(ctx, clinicID, eventID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if d.Status != Dead {
+		return Delivery{}, fault.Conflict("not_dead", "only a dead-lettered delivery can be replayed; this one is "+d.Status)
+	}
+	now := q.Clock.Now().UTC()
+	next := d
+	next.Status, next.WindowStart, next.NextAttemptAt, next.Attempts, next.DeadAt, next.LeaseUntil = Pending, now, now, 0, nil, nil
+	next.Replays++
+	err = q.Store.Put(ctx, next.item(d.version+1), store.IfVersion(d.version))
+	if errors.Is(err, store.ErrConditionFailed) {
+		return Delivery{}, fault.Conflict("concurrent_update", "the delivery changed while this request ran; nothing was written")
+	}
+	if err != nil {
+		return Delivery{}, err
+	}
+	next.version = d.version + 1
+	return next, nil
+}
+
+// ReplayDead replays every dead delivery of the clinic and returns how many.
+func (q Queue) ReplayDead(ctx context.Context, clinicID string) (int, error) {
+	n := 0
+	cursor := ""
+	for {
+		page, err := q.Store.Query(ctx, store.Query{Index: store.ByGSI1, PK: listPK(clinicID, Dead), Cursor: cursor})
+		if err != nil {
+			return n, err
+		}
+		for _, it := range page.Items {
+			d, err := decodeDelivery(it)
+			if err != nil {
+				return n, err
+			}
+			if _, err := q.Replay(ctx, clinicID, d.EventID); err != nil {
+				if errors.Is(err, fault.ErrConflict) {
+					continue // replayed meanwhile, or the index lagged
+				}
+				return n, err
+			}
+			n++
+		}
+		if page.Cursor == "" {
+			return n, nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+// due lists up to limit pending deliveries due at or before now, soonest
+// first, as the (possibly lagging) index shows them.
+func (q Queue) due(ctx context.Context, now time.Time, limit int) ([]store.Key, error) {
+	page, err := q.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: queuePK, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	cut := store.SortableTime(now) + "#~"
+	var out []store.Key
+	for _, it := range page.Items {
+		if it.GSI2SK > cut {
+			break
+		}
+		out = append(out, it.Key())
+	}
+	return out, nil
+}
