@@ -75,6 +75,12 @@ func (s *Service) held(ctx context.Context, providerID string, cs claimSlots) ([
 
 // ActiveClaims counts the exams a provider holds now.
 func (s *Service) ActiveClaims(ctx context.Context, providerID string) (int, error) {
+	return ActiveClaims(ctx, s.Store, providerID)
+}
+
+// ActiveClaims counts the exams a provider holds now (for dispatchers).
+func ActiveClaims(ctx context.Context, st store.Store, providerID string) (int, error) {
+	s := &Service{Store: st}
 	cs, err := s.loadSlots(ctx, providerID)
 	if err != nil {
 		return 0, err

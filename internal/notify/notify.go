@@ -52,7 +52,11 @@ func (o Outbox) Notify(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	o.Log.InfoContext(ctx, "notification", "id", m.ID, "channel", m.Channel, "to", m.To, "subject", m.Subject)
+	to := m.To
+	if m.Channel != "console" {
+		to = "(" + m.Channel + " address withheld)" // a patient's email or phone is PHI: never logged
+	}
+	o.Log.InfoContext(ctx, "notification", "id", m.ID, "channel", m.Channel, "to", to, "subject", m.Subject)
 	return nil
 }
 

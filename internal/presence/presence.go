@@ -57,3 +57,30 @@ func Online(ctx context.Context, s store.Store, clk clock.Clock, providerID stri
 	}
 	return st.Online && clk.Now().Before(st.ExpiresAt), nil
 }
+
+// OnlineNow returns the providers online now (a refreshed presence that has
+// not expired), for dispatchers deciding whom to tell.
+func OnlineNow(ctx context.Context, s store.Store, clk clock.Clock) (map[string]bool, error) {
+	now := clk.Now()
+	out := map[string]bool{}
+	q := store.Query{Index: store.ByGSI1, PK: "PRESENCE#ONLINE", Limit: store.MaxQueryLimit}
+	for {
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			var st Status
+			if err := json.Unmarshal(it.Data, &st); err != nil {
+				return nil, err
+			}
+			if st.Online && now.Before(st.ExpiresAt) {
+				out[st.ProviderID] = true
+			}
+		}
+		if page.Cursor == "" {
+			return out, nil
+		}
+		q.Cursor = page.Cursor
+	}
+}
