@@ -99,6 +99,7 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 		return err
 	}
 	a.RunConsumers(ctx, local.Store)
+	a.RunSchedules(ctx, app.SweepInterval)
 
 	mux := http.NewServeMux()
 	mux.Handle(app.BlobsPath, local.BlobHandler())

@@ -13,6 +13,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/dispatch"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/ids"
 	"github.com/goodfaith/goodfaith/internal/jwk"
 	"github.com/goodfaith/goodfaith/internal/notify"
@@ -44,6 +45,7 @@ type Settings struct {
 	VerifyBaseURL   string
 	RetentionYears  int
 	ICEServers      []httpapi.ICEServer
+	ICE             *ice.Config // short-lived TURN credentials; overrides ICEServers
 	RetiredJWKSKeys []jwk.Key // keys that signed PSOs before a rotation
 }
 
@@ -83,7 +85,7 @@ func New(p Ports, s Settings) (*App, error) {
 	a.Deps = httpapi.Deps{
 		Exams: exams, Directory: dir, Store: p.Store, PatientTokens: tokens, Providers: s.Providers,
 		Keyring: signer.Keyring{Current: p.Signer, Retired: s.RetiredJWKSKeys}, Clock: s.Clock, IDs: s.IDs, Log: s.Log,
-		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, DevIssuer: s.DevIssuer,
+		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, ICE: s.ICE, DevIssuer: s.DevIssuer,
 	}
 	return a, nil
 }
@@ -121,6 +123,35 @@ func (a *App) RunConsumers(ctx context.Context, feed store.ChangeFeed) {
 			}
 		}()
 	}
+}
+
+// SweepInterval is how often the schedules run (EventBridge rate(1 minute)
+// in AWS; the local server's ticker).
+const SweepInterval = time.Minute
+
+// RunSchedules runs the periodic jobs — claim-lease and SLA sweeps
+// (exam.Service.Sweep) — every interval until ctx ends: the one-machine
+// stand-in for the EventBridge schedule. Sweeps are idempotent, so a tick
+// overlapping another home's sweep changes nothing twice.
+func (a *App) RunSchedules(ctx context.Context, every time.Duration) {
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rep, err := a.Exams.Sweep(ctx)
+				if err != nil && ctx.Err() == nil {
+					a.Settings.Log.ErrorContext(ctx, "sweep failed", "error", err.Error())
+				}
+				if rep.Escalated+rep.Expired+rep.LeasesExpired > 0 {
+					a.Settings.Log.InfoContext(ctx, "sweep", "escalated", rep.Escalated, "expired", rep.Expired, "leases_expired", rep.LeasesExpired)
+				}
+			}
+		}
+	}()
 }
 
 // LoadSeed loads clinics and providers, idempotently.
