@@ -13,6 +13,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/dispatch"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/ids"
 	"github.com/goodfaith/goodfaith/internal/jwk"
 	"github.com/goodfaith/goodfaith/internal/notify"
@@ -44,7 +45,8 @@ type Settings struct {
 	VerifyBaseURL   string
 	RetentionYears  int
 	ICEServers      []httpapi.ICEServer
-	RetiredJWKSKeys []jwk.Key // keys that signed PSOs before a rotation
+	ICE             *ice.Config // short-lived TURN credentials; overrides ICEServers
+	RetiredJWKSKeys []jwk.Key   // keys that signed PSOs before a rotation
 }
 
 // App is the assembled service.
@@ -83,7 +85,7 @@ func New(p Ports, s Settings) (*App, error) {
 	a.Deps = httpapi.Deps{
 		Exams: exams, Directory: dir, Store: p.Store, PatientTokens: tokens, Providers: s.Providers,
 		Keyring: signer.Keyring{Current: p.Signer, Retired: s.RetiredJWKSKeys}, Clock: s.Clock, IDs: s.IDs, Log: s.Log,
-		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, DevIssuer: s.DevIssuer,
+		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, ICE: s.ICE, DevIssuer: s.DevIssuer,
 	}
 	return a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/questionnaire"
 )
 
@@ -133,6 +134,10 @@ func (a *api) cancelExam(c *call) (reply, error) {
 }
 
 func (a *api) iceServers(c *call) (reply, error) {
+	if a.ICE != nil {
+		servers, expires := a.ICE.Servers(ice.UserFor(string(c.principal.Role), c.principal.ExamID+c.principal.ProviderID))
+		return ok(map[string]any{"ice_servers": servers, "expires_at": expires}), nil
+	}
 	return ok(map[string]any{"ice_servers": nonNil(a.ICEServers), "expires_at": a.Clock.Now().Add(iceCredentialTTL)}), nil
 }
 

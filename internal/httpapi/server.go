@@ -17,6 +17,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/idempotency"
 	"github.com/goodfaith/goodfaith/internal/ids"
 	"github.com/goodfaith/goodfaith/internal/signer"
@@ -54,6 +55,9 @@ type Deps struct {
 	// VerifyBaseURL prefixes a PSO id into a verification link.
 	VerifyBaseURL string
 	ICEServers    []ICEServer
+	// ICE, if set, issues STUN and TURN servers with short-lived TURN
+	// credentials and takes precedence over ICEServers.
+	ICE *ice.Config
 	// DevIssuer, if set, enables POST /dev/token and GET /dev/jwks.json.
 	DevIssuer *auth.DevIssuer
 }

@@ -133,3 +133,7 @@ func sanitize(user string) string {
 	}
 	return string(b)
 }
+
+// UserFor is the user part of a TURN username for a caller: role and id,
+// an opaque reference that carries no PHI.
+func UserFor(role, id string) string { return sanitize(role + "-" + id) }

@@ -1,0 +1,30 @@
+// Package signal is the video consult's signaling: one handler shared by
+// the API Gateway WebSocket Lambda ($connect, $disconnect, $default) and
+// the local server's GET /v1/signal endpoint (package localws).
+//
+// A client connects with ?token= (a patient token or a provider JWT); the
+// connection is recorded in the store. It then sends JSON messages
+// {type, exam_id, …} with type one of join, offer, answer, candidate,
+// leave, ring; the server answers with the same types and error.
+//
+//   - join: enter the exam's room. Only the patient of the exam (while it
+//     is queued, claimed or in consult) and the provider holding its claim
+//     may; anyone else gets error exam_not_found, as if it did not exist.
+//     The joiner receives {type:join, role, peers:[…]} and the others
+//     {type:join, from}. A patient waiting in the room of a queued video
+//     exam rings the eligible online providers ({type:ring, exam_id,
+//     state, treatments}); when patient and provider are both in, the
+//     exam moves to in_consult.
+//   - offer, answer, candidate: relayed to the other members of the room
+//     with from set (sdp, candidate and sent_at are passed through).
+//   - leave: leave the room; the others get {type:leave, from}.
+//   - ring, from a provider: action "accept" claims the rung exam
+//     (exam.Service.Claim) and joins its room; no action rings the patient
+//     of the provider's exam ({type:ring, attempt}) until they join;
+//     action "no_answer" after exam.NoShowRings unanswered rings ends the
+//     exam as not_applicable (decided, not billed).
+//
+// Providers count as online (internal/presence) from their first
+// connection until their last one closes. Messages to connections that are
+// gone (connections.ErrGone) remove them and their room memberships.
+package signal

@@ -1,0 +1,142 @@
+// Package localws is the local server's signaling endpoint, GET
+// /v1/signal?token=…: it authenticates before upgrading to a WebSocket,
+// registers the socket in a connections.Hub and hands every event to the
+// same signal.Handler the API Gateway Lambda uses.
+package localws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/goodfaith/goodfaith/internal/connections"
+	"github.com/goodfaith/goodfaith/internal/ids"
+	"github.com/goodfaith/goodfaith/internal/signal"
+)
+
+// Path is where the endpoint is mounted.
+const Path = "/v1/signal"
+
+// WriteTimeout bounds one message write to a socket.
+const WriteTimeout = 5 * time.Second
+
+// Endpoint serves signaling WebSockets.
+type Endpoint struct {
+	Handler *signal.Handler
+	Hub     *connections.Hub
+	IDs     ids.Generator
+	Log     *slog.Logger
+
+	mu     sync.Mutex
+	open   map[string]*websocket.Conn
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// ServeHTTP authenticates ?token=, upgrades, and runs the socket until it
+// closes.
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET with a WebSocket upgrade")
+		return
+	}
+	id := e.IDs.New("conn")
+	if _, err := e.Handler.Connect(r.Context(), id, r.URL.Query().Get("token")); err != nil {
+		if errors.Is(err, signal.ErrUnauthorized) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid patient token or provider token is required in ?token=")
+			return
+		}
+		e.Log.ErrorContext(r.Context(), "signal connect failed", "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "signaling is unavailable; try again")
+		return
+	}
+	// The token, not the Origin, is the credential: any page the widget is
+	// embedded in may open the socket.
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
+	if err != nil {
+		_ = e.Handler.Disconnect(context.WithoutCancel(r.Context()), id)
+		return
+	}
+	if !e.track(id, ws) {
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		_ = e.Handler.Disconnect(context.WithoutCancel(r.Context()), id)
+		return
+	}
+	defer e.wg.Done()
+	ws.SetReadLimit(signal.MaxMessageBytes)
+	e.Hub.Add(id, func(ctx context.Context, msg []byte) error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteTimeout)
+		defer cancel()
+		return ws.Write(ctx, websocket.MessageText, msg)
+	})
+	ctx := r.Context()
+	defer func() {
+		e.Hub.Remove(id)
+		e.untrack(id)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := e.Handler.Disconnect(dctx, id); err != nil {
+			e.Log.ErrorContext(dctx, "signal disconnect failed", "error", err.Error())
+		}
+		ws.CloseNow()
+	}()
+	for {
+		typ, data, err := ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			ws.Close(websocket.StatusUnsupportedData, "text JSON messages only")
+			return
+		}
+		if err := e.Handler.Message(ctx, id, data); errors.Is(err, signal.ErrUnknownConnection) {
+			ws.Close(websocket.StatusPolicyViolation, "connection is gone")
+			return
+		}
+	}
+}
+
+func (e *Endpoint) track(id string, ws *websocket.Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	if e.open == nil {
+		e.open = map[string]*websocket.Conn{}
+	}
+	e.open[id] = ws
+	e.wg.Add(1)
+	return true
+}
+
+func (e *Endpoint) untrack(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.open, id)
+}
+
+// Close closes every open socket and waits for their handlers to finish
+// (http.Server.Shutdown does not wait for hijacked connections).
+func (e *Endpoint) Close() {
+	e.mu.Lock()
+	e.closed = true
+	for _, ws := range e.open {
+		ws.CloseNow()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
