@@ -125,12 +125,16 @@ func TestAsyncExamEndToEnd(t *testing.T) {
 		e.must(200, e.do("PUT", "/v1/exams/"+id+"/intake", bearer(tok), map[string]any{
 			"answers": neurotoxinAnswers(photo), "consents": map[string]bool{"telehealth": true, "privacy": true}, "modality": "async",
 		}))
+		// A new exam is offered to the eligible providers who are online.
+		for _, p := range []string{"prov_tx_md", "prov_tx_np", "prov_ca_md", "prov_tx_rn", "prov_tx_expired"} {
+			e.must(200, e.do("PUT", "/v1/provider/presence", bearer(e.providerToken(p)), map[string]bool{"online": true}))
+		}
 		sub := e.must(202, e.do("POST", "/v1/exams/"+id+"/submit", bearer(tok), nil)).json(t)["exam"].(map[string]any)
 		if sub["status"] != "queued" {
 			t.Fatalf("after submit: %v", sub["status"])
 		}
 
-		// The dispatch consumer tells eligible providers, from the change feed.
+		// The dispatch consumer tells eligible online providers, from the change feed.
 		outbox := notify.Outbox{Store: e.Store}
 		eventually(t, "dispatch notifications", func() bool {
 			msgs, err := outbox.List(context.Background(), 50)

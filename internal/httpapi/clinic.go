@@ -8,6 +8,8 @@ import (
 
 func (a *api) clinicRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/clinic/exams", a.clinicKey, a.clinicListExams)
+	a.handle(mux, "GET /v1/clinic/rules", a.clinicKey, a.clinicGetRules)
+	a.handle(mux, "PUT /v1/clinic/rules", a.clinicKey, a.clinicPutRules)
 	a.handle(mux, "GET /v1/clinic/exams/{id}", a.clinicKey, a.clinicGetExam)
 	a.handle(mux, "GET /v1/clinic/psos/{id}", a.clinicKey, a.clinicGetPSO)
 	a.handle(mux, "GET /v1/clinic/psos/{id}/pdf", a.clinicKey, a.clinicPSOPDF)

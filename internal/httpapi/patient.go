@@ -40,13 +40,21 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 	// A state is offered when at least one of the clinic's treatments may be
 	// examined there today.
 	states := []string{}
+	ovs, err := a.clinicOverrides(c) // the clinic's tightenings (clinicrules.go)
+	if err != nil {
+		return reply{}, err
+	}
 	for _, st := range rs.States() {
 		for _, t := range c.clinic.Treatments {
-			if _, err := rs.Resolve(st, t, now); err == nil {
+			if _, err := rs.ForClinicExam(st, []string{t}, now, ovs); err == nil {
 				states = append(states, st)
 				break
 			}
 		}
+	}
+	hoursView, err := a.hoursView(c)
+	if err != nil {
+		return reply{}, err
 	}
 	languages := c.clinic.Languages
 	if len(languages) == 0 {
@@ -57,7 +65,7 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 		"treatments":     treatments,
 		"states":         states,
 		"questionnaires": qs,
-		"hours":          map[string]any{"timezone": c.clinic.Timezone, "weekly": nonNilMap(c.clinic.Hours)},
+		"hours":          hoursView,
 		"languages":      languages,
 	}), nil
 }
