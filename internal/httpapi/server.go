@@ -60,6 +60,8 @@ type Deps struct {
 	ICE *ice.Config
 	// DevIssuer, if set, enables POST /dev/token and GET /dev/jwks.json.
 	DevIssuer *auth.DevIssuer
+	// Integrations serve usage, statements, webhooks and invites.
+	Integrations
 }
 
 // Audience selects a group of routes; a Lambda serves one audience.
