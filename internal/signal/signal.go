@@ -349,7 +349,7 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 			return err
 		}
 		if r.Status == exam.Queued && r.Modality == string(rules.Video) {
-			if err := h.ringProviders(ctx, r, ""); err != nil {
+			if err := h.ringProviders(ctx, r, "", ""); err != nil {
 				return err
 			}
 		}
@@ -365,8 +365,8 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 func ptr[T any](v T) *T { return &v }
 
 // ringProviders rings every online provider who may take the exam (or
-// tells them it was taken when action is ActionTaken).
-func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action string) error {
+// tells them it was taken when action is ActionTaken), except skip.
+func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action, skip string) error {
 	page, err := h.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: ProvidersConnectedPK, Limit: store.MaxQueryLimit})
 	if err != nil {
 		return err
@@ -379,6 +379,9 @@ func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action string)
 			continue
 		}
 		pid, cid, _ := strings.Cut(it.GSI2SK, "#")
+		if pid == skip {
+			continue
+		}
 		if _, seen := byProvider[pid]; !seen {
 			ids = append(ids, pid)
 		}
@@ -387,10 +390,8 @@ func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action string)
 	if len(ids) == 0 {
 		return nil
 	}
-	if action != ActionTaken {
-		if ids, err = h.Exams.MayTake(ctx, r.ExamID, ids); err != nil {
-			return err
-		}
+	if ids, err = h.Exams.MayTake(ctx, r.ExamID, ids); err != nil {
+		return err
 	}
 	msg := Out{Type: TypeRing, ExamID: r.ExamID, State: r.State, Treatments: r.Treatments, Action: action}
 	for _, pid := range ids {
@@ -439,7 +440,7 @@ func (h *Handler) ring(ctx context.Context, c conn, in In) error {
 			return err
 		}
 		if r, err := h.Exams.VideoRoom(ctx, in.ExamID); err == nil {
-			_ = h.ringProviders(ctx, r, ActionTaken)
+			_ = h.ringProviders(ctx, r, ActionTaken, c.ProviderID)
 		}
 		return h.join(ctx, c, in.ExamID)
 	case "":
