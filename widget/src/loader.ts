@@ -148,6 +148,7 @@ const EVENTS = ["goodfaith:ready", "goodfaith:submitted", "goodfaith:decided", "
       if (e.target === d) close();
     });
     doc.body.append(d);
+    dialog = d;
     doc.addEventListener("keydown", onKey);
     f.addEventListener("load", () => f.focus());
   }

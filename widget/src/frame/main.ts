@@ -1005,6 +1005,11 @@ async function start() {
   if (s.examId && s.step === "status") exam = null;
   render();
   post("goodfaith:ready");
+  if (params.get("dialog")) {
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") post("goodfaith:close");
+    });
+  }
   if ("ResizeObserver" in window) new ResizeObserver(reportHeight).observe(document.body);
 }
 
