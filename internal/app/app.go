@@ -47,6 +47,7 @@ type Settings struct {
 	ICEServers      []httpapi.ICEServer
 	ICE             *ice.Config // short-lived TURN credentials; overrides ICEServers
 	RetiredJWKSKeys []jwk.Key   // keys that signed PSOs before a rotation
+	DevWebhooks     bool        // also accept http(s) webhook URLs to loopback (-dev)
 }
 
 // App is the assembled service.
@@ -57,6 +58,8 @@ type App struct {
 	Directory directory.Directory
 	Rules     *rules.Set
 	Deps      httpapi.Deps
+	// Integrations are billing, webhooks and invites (integrations.go).
+	Integrations *Integrations
 }
 
 // New assembles the service.
@@ -87,6 +90,9 @@ func New(p Ports, s Settings) (*App, error) {
 		Keyring: signer.Keyring{Current: p.Signer, Retired: s.RetiredJWKSKeys}, Clock: s.Clock, IDs: s.IDs, Log: s.Log,
 		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, ICE: s.ICE, DevIssuer: s.DevIssuer,
 	}
+	if err := a.wireIntegrations(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -104,7 +110,7 @@ type Consumer struct {
 // Consumers lists the change-feed consumers.
 func (a *App) Consumers() []Consumer {
 	d := dispatch.Dispatcher{Store: a.Ports.Store, Rules: a.Rules, Notifier: a.Ports.Notifier, Clock: a.Settings.Clock}
-	return []Consumer{{Name: dispatch.ConsumerName, Handle: d.Handle}}
+	return append([]Consumer{{Name: dispatch.ConsumerName, Handle: d.Handle}}, a.integrationConsumers()...)
 }
 
 // RunConsumers runs every consumer on feed until ctx ends, restarting a

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/auth"
+	"github.com/goodfaith/goodfaith/internal/billing"
+	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/invite"
+	"github.com/goodfaith/goodfaith/internal/webhook"
+)
+
+// Intervals of the integration jobs on one machine (RunIntegrations). In
+// AWS an EventBridge schedule invokes the same jobs (see Integrations).
+const (
+	WebhookPollInterval = time.Second
+	CloseInterval       = 10 * time.Minute
+)
+
+// Integrations are billing, webhooks and invites, assembled.
+type Integrations struct {
+	Ledger       billing.Ledger
+	Meter        billing.Meter
+	MonthlyClose billing.MonthlyClose
+	Endpoints    webhook.Endpoints
+	Queue        webhook.Queue
+	Events       webhook.Events
+	Worker       *webhook.Worker
+	Invites      *invite.Service
+	wake         chan struct{}
+}
+
+// wireIntegrations builds the integrations and hands the HTTP layer its
+// share.
+func (a *App) wireIntegrations() error {
+	s, p := a.Settings, a.Ports
+	inviteTokens, err := auth.NewPatientTokens(s.PatientSecret, s.TokenIssuer, invite.TokenTTL, s.Clock)
+	if err != nil {
+		return err
+	}
+	ledger := billing.Ledger{Store: p.Store, Clock: s.Clock}
+	endpoints := webhook.Endpoints{Store: p.Store, Clock: s.Clock, AllowLoopback: s.DevWebhooks}
+	queue := webhook.Queue{Store: p.Store, Clock: s.Clock}
+	wake := make(chan struct{}, 1)
+	in := &Integrations{
+		Ledger:       ledger,
+		Meter:        billing.Meter{Ledger: ledger, Clinics: a.Directory},
+		MonthlyClose: billing.MonthlyClose{Ledger: ledger, Clinics: a.Directory},
+		Endpoints:    endpoints,
+		Queue:        queue,
+		Events:       webhook.Events{Queue: queue, Endpoints: endpoints, Wake: wake},
+		Worker:       &webhook.Worker{Queue: queue, Endpoints: endpoints, Log: s.Log},
+		Invites: &invite.Service{Exams: a.Exams, Tokens: inviteTokens, Notifier: p.Notifier, Store: p.Store, Clock: s.Clock,
+			LinkBase: s.PublicOrigin + "/widget/"},
+		wake: wake,
+	}
+	a.Integrations = in
+	a.Deps.Integrations = httpapi.Integrations{Billing: ledger, Webhooks: endpoints, Deliveries: queue, Invites: in.Invites, WebhookWake: wake}
+	return nil
+}
+
+// integrationConsumers are the meter and the webhook events consumer.
+func (a *App) integrationConsumers() []Consumer {
+	return []Consumer{
+		{Name: billing.ConsumerName, Handle: a.Integrations.Meter.Handle},
+		{Name: webhook.ConsumerName, Handle: a.Integrations.Events.Handle},
+	}
+}
+
+// RunIntegrations runs, until ctx ends, the webhook worker (woken as soon
+// as deliveries are queued, else every WebhookPollInterval) and the
+// monthly close (every CloseInterval; it closes only what is due and is
+// idempotent): the one-machine stand-in for the schedules of the AWS home.
+func (a *App) RunIntegrations(ctx context.Context) {
+	in := a.Integrations
+	go in.Worker.Run(ctx, WebhookPollInterval, in.wake)
+	go func() {
+		t := time.NewTicker(CloseInterval)
+		defer t.Stop()
+		for {
+			if err := in.MonthlyClose.Run(ctx); err != nil && ctx.Err() == nil {
+				a.Settings.Log.ErrorContext(ctx, "monthly close", "error", err.Error())
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
