@@ -1,5 +1,5 @@
 # Goodfaith — common commands. `make test` is what CI runs.
-.PHONY: run test test-short bench fuzz vet lambdas clean
+.PHONY: run test test-short bench fuzz vet lambdas clean widget widget-test widget-size
 
 run: ## the product on the embedded store, with demo data
 	go run ./infra/local
@@ -12,6 +12,15 @@ test-short: ## unit and embedded-store tests only (no services)
 
 bench: ## benchmarks (figures for the closing notes)
 	go test -run '^$$' -bench . -benchtime 2s ./internal/e2e/ ./internal/store/boltstore/
+
+widget: ## rebuild the patient widget (widget/dist, committed) after changing widget/src
+	cd widget && npm ci --no-audit --no-fund && npm run build
+
+widget-test: ## the widget's browser tests (Debian chromium via playwright-core) against a local server
+	cd widget && { test -d node_modules || npm ci --no-audit --no-fund; } && npm test
+
+widget-size: ## the widget's budgets, measured: loader and frame gzipped sizes, first screen interactive time
+	cd widget && { test -d node_modules || npm ci --no-audit --no-fund; } && node scripts/size.mjs
 
 vet:
 	go vet ./...

@@ -3,7 +3,8 @@
 # lacks (DynamoDB Local from npm, MinIO via go install; both cached under
 # ${GOODFAITH_CACHE:-~/.cache/goodfaith}), starts them on free loopback
 # ports, runs every Go test with the race detector, runs each fuzz target
-# briefly, and stops the services.
+# briefly, runs the widget's browser tests (Debian chromium, installed with
+# apt-get when missing), and stops the services.
 #
 # The services and tests run inside a fresh network namespace that has only
 # a loopback interface (unshare -n) when the machine allows it, so nothing
@@ -24,6 +25,12 @@ prepare() {
 	go mod download
 	go vet ./...
 	go test -race -count=1 -run '^$' ./... >/dev/null
+	# The widget's browser tests need Debian's chromium and the widget's npm
+	# packages (pinned in widget/package-lock.json); the committed
+	# widget/dist must equal a fresh build of widget/src.
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+	(cd widget && npm ci --no-audit --no-fund && node build.mjs --check)
+	go build -o "${GOODFAITH_CACHE:-$HOME/.cache/goodfaith}/goodfaith-local" ./infra/local
 }
 
 inside() {
@@ -38,6 +45,11 @@ inside() {
 	echo "DynamoDB Local at $GOODFAITH_DYNAMODB_ENDPOINT, MinIO at $GOODFAITH_S3_ENDPOINT"
 
 	GOPROXY=off GOFLAGS=-mod=readonly go test -race -count=1 "$@" ./...
+
+	if [ $# -eq 0 ]; then
+		# The patient widget in Debian chromium against a local server.
+		(cd widget && GOODFAITH_LOCAL_BIN="${GOODFAITH_CACHE:-$HOME/.cache/goodfaith}/goodfaith-local" npm test)
+	fi
 
 	if [ $# -eq 0 ]; then
 		# Fuzz targets run briefly on every test run (longer by hand:

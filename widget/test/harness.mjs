@@ -40,13 +40,14 @@ function hostPage(api, url) {
   if (q.get("mode")) attrs.push(`data-mode="${q.get("mode")}"`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Host clinic</title><script src="/host.js"></script></head>
-<body><main><h1>Book with us</h1><div id="w"></div><script ${attrs.join(" ")} async></script></main></body></html>`;
+<body><main><h1>Book with us</h1><div id="w"></div><script src="/mark.js"></script><script ${attrs.join(" ")} async></script></main></body></html>`;
 }
 
 const HOST_JS = `window.__events = []; window.__violations = [];
 ["goodfaith:ready","goodfaith:submitted","goodfaith:decided","goodfaith:close"].forEach(function (t) {
   window.addEventListener(t, function (e) { window.__events.push({ type: t, detail: JSON.stringify(e.detail) }); });
 });
+window.addEventListener("goodfaith:ready", function () { window.__t1 = performance.now(); });
 window.addEventListener("message", function (e) { window.__events.push({ type: "message", detail: JSON.stringify(e.data) }); });
 document.addEventListener("securitypolicyviolation", function (e) { window.__violations.push(e.violatedDirective + " " + e.blockedURI); });`;
 
@@ -90,6 +91,11 @@ export async function start() {
     srv.on("request", (req, res) => {
       const url = new URL(req.url, origin);
       const csp = `default-src 'none'; script-src 'self' ${api}; frame-src ${api}; style-src 'self'; img-src 'self'; connect-src 'none'; base-uri 'none'`;
+      if (url.pathname === "/mark.js") {
+        // The moment the widget's script tag is reached (for scripts/size.mjs).
+        res.writeHead(200, { "content-type": "text/javascript" });
+        return res.end("window.__t0 = performance.now();");
+      }
       if (url.pathname === "/host.js") {
         res.writeHead(200, { "content-type": "text/javascript" });
         return res.end(HOST_JS);
