@@ -90,6 +90,7 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	}
 	if dev {
 		settings.DevIssuer = issuer
+		settings.DevWebhooks = true // webhooks to a receiver on this machine, over http
 	}
 	a, err := app.New(local.Ports, settings)
 	if err != nil {
@@ -100,6 +101,7 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	}
 	a.RunConsumers(ctx, local.Store)
 	a.RunSchedules(ctx, app.SweepInterval)
+	a.RunIntegrations(ctx)
 
 	mux := http.NewServeMux()
 	mux.Handle(app.BlobsPath, local.BlobHandler())

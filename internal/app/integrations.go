@@ -72,20 +72,26 @@ func (a *App) integrationConsumers() []Consumer {
 // as deliveries are queued, else every WebhookPollInterval) and the
 // monthly close (every CloseInterval; it closes only what is due and is
 // idempotent): the one-machine stand-in for the schedules of the AWS home.
+// The first close runs before it returns, so a server starts with past
+// months settled.
 func (a *App) RunIntegrations(ctx context.Context) {
 	in := a.Integrations
+	closeDue := func() {
+		if err := in.MonthlyClose.Run(ctx); err != nil && ctx.Err() == nil {
+			a.Settings.Log.ErrorContext(ctx, "monthly close", "error", err.Error())
+		}
+	}
+	closeDue()
 	go in.Worker.Run(ctx, WebhookPollInterval, in.wake)
 	go func() {
 		t := time.NewTicker(CloseInterval)
 		defer t.Stop()
 		for {
-			if err := in.MonthlyClose.Run(ctx); err != nil && ctx.Err() == nil {
-				a.Settings.Log.ErrorContext(ctx, "monthly close", "error", err.Error())
-			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				closeDue()
 			}
 		}
 	}()

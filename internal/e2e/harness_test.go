@@ -112,7 +112,7 @@ func start(t testing.TB, srv *httptest.Server, ports app.Ports, patientSecret []
 	}
 	a, err := app.New(ports, app.Settings{
 		Log: quietLog(), PatientSecret: patientSecret, TokenIssuer: base, Providers: verifier,
-		PublicOrigin: base, VerifyBaseURL: base + "/v1/psos/", DevIssuer: issuer,
+		PublicOrigin: base, VerifyBaseURL: base + "/v1/psos/", DevIssuer: issuer, DevWebhooks: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +124,7 @@ func start(t testing.TB, srv *httptest.Server, ports app.Ports, patientSecret []
 	}
 	if consumers {
 		a.RunConsumers(ctx, feed)
+		a.RunIntegrations(ctx)
 	}
 	mux := http.NewServeMux()
 	if blobs != nil {
