@@ -67,7 +67,7 @@ async function fillIdentity(frame, who = {}) {
 
 // answerAll answers the visible questions: "No" to every yes/no question,
 // text where text is asked, and a photo for photo questions.
-async function answerAll(frame, texts = {}) {
+async function answerAll(frame, texts = {}, { photo = true } = {}) {
   const items = await frame.$$eval(".q:not([hidden])", (els) => els.map((e) => e.id.slice(2)));
   for (const id of items) {
     const q = `#w-${id}`;
@@ -78,6 +78,7 @@ async function answerAll(frame, texts = {}) {
     } else if (await frame.$(`${q} textarea`)) {
       await frame.fill(`${q} textarea`, texts[id] || "none");
     } else if (await frame.$(`${q} input[type=file]`)) {
+      if (!photo) continue;
       await frame.setInputFiles(`${q} input[type=file]`, { name: "face.png", mimeType: "image/png", buffer: PNG });
       await frame.waitForFunction((s) => /1/.test(document.querySelector(s).textContent), `#q-${id}-status`);
     } else if (await frame.$(`${q} input[inputmode]`)) {
@@ -213,6 +214,49 @@ test("a host page on another origin, under a strict CSP, embeds the widget; the 
   assert.deepEqual(errors, []);
   // The logs carry no PHI either.
   for (const p of ["Garcia", "maria@example.com", "aspirin"]) assert.ok(!env.logs().includes(p), `server logs contain ${p}`);
+  await page.close();
+});
+
+test("Texas needs photos for an online review: submitting without one says so at the photo question; a deferral shows the provider's reason as text", async () => {
+  const { page, frame } = await openHost();
+  await chooseTreatment(frame);
+  await next(frame);
+  await fillIdentity(frame, { first: "Lee", last: "Park", email: "lee@example.com" });
+  await next(frame);
+  await answerAll(frame, {}, { photo: false });
+  await next(frame);
+  await frame.check("#c-telehealth");
+  await frame.check("#c-privacy");
+  await next(frame);
+  await next(frame);
+  assert.equal(await step(frame), "Review and submit");
+  await next(frame);
+  // Back at the questions, the photo question carries the error.
+  assert.equal(await step(frame), "Your health history");
+  assert.match(await frame.locator("#q-photos-err").innerText(), /Photos are required/);
+  assert.equal(await frame.getAttribute("#q-photos", "aria-invalid"), "true");
+  await noA11yViolations(frame, "photo required");
+  // A file of the wrong type is refused before any upload.
+  await frame.setInputFiles("#q-photos", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hi") });
+  assert.match(await frame.locator("#q-photos-status").innerText(), /JPEG, PNG or HEIC/);
+  await frame.setInputFiles("#q-photos", { name: "face.png", mimeType: "image/png", buffer: PNG });
+  await frame.waitForFunction(() => /1 photo/.test(document.getElementById("q-photos-status").textContent));
+  for (let i = 0; i < 4; i++) await next(frame);
+  await frame.waitForSelector("#state");
+
+  const md = await providerToken();
+  const queue = await apiCall(env, "GET", "/v1/provider/queue", undefined, md);
+  const examId = queue.json.items.map((i) => i.exam_id).at(-1);
+  assert.equal((await apiCall(env, "POST", `/v1/provider/exams/${examId}/claim`, undefined, md)).status, 200);
+  const reason = `<b>Please</b> visit in person <img src=x onerror="window.__pwned=3">`;
+  const dec = await apiCall(env, "POST", `/v1/provider/exams/${examId}/decision`, { outcome: "deferred", reason, attestation: { accepted: true } }, md);
+  assert.equal(dec.status, 200, dec.text);
+  await frame.waitForSelector("#outcome.deferred", { timeout: 15000 });
+  assert.match(await frame.locator("#outcome").innerText(), /Deferred/);
+  assert.equal(await frame.locator("#reason").innerText(), reason);
+  assert.equal(await frame.locator("#reason *").count(), 0);
+  assert.equal(await frame.evaluate(() => window.__pwned), undefined);
+  await noA11yViolations(frame, "status (deferred)");
   await page.close();
 });
 
