@@ -25,6 +25,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/signal/localws"
 	"github.com/goodfaith/goodfaith/widget"
 )
 
@@ -36,18 +37,19 @@ func main() {
 	data := flag.String("data", "goodfaith-data", "folder of the embedded store, blobs and local keys (created if missing)")
 	seedFile := flag.String("seed", "", "JSON seed of clinics and providers (default: the demo seed)")
 	dev := flag.Bool("dev", false, "enable POST /dev/token and GET /dev/jwks.json for demos and tests")
+	turnAddr := flag.String("turn", "", "also run a TURN server on this UDP address (e.g. 127.0.0.1:3478); /v1/ice-servers then hands out its short-lived credentials")
 	flag.Parse()
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *addr, *data, *seedFile, *dev); err != nil {
+	if err := run(ctx, log, *addr, *data, *seedFile, *dev, *turnAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "goodfaith:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, dev bool) error {
+func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, dev bool, turnAddr string) error {
 	seedJSON := demoSeed
 	if seedFile != "" {
 		b, err := os.ReadFile(seedFile)
@@ -88,6 +90,14 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 		Providers: verifier, PublicOrigin: base, VerifyBaseURL: base + "/v1/psos/",
 		ICEServers: []httpapi.ICEServer{{URLs: []string{"stun:stun.l.google.com:19302"}}},
 	}
+	if turnAddr != "" {
+		turn, err := startTURN(turnAddr, log)
+		if err != nil {
+			return err
+		}
+		defer turn.Close()
+		settings.ICE = turn.ice
+	}
 	if dev {
 		settings.DevIssuer = issuer
 		settings.DevWebhooks = true // webhooks to a receiver on this machine, over http
@@ -106,6 +116,9 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	mux := http.NewServeMux()
 	mux.Handle(app.BlobsPath, local.BlobHandler())
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
+	signaling := a.LocalSignal()
+	defer signaling.Close() // after Shutdown: it does not wait for WebSockets
+	mux.Handle(localws.Path, signaling)
 	mux.Handle(widget.Prefix, a.WidgetHandler())
 	if len(seed.Clinics) > 0 {
 		// The demo clinic page embeds the widget from base; opened as
@@ -135,6 +148,7 @@ func printBanner(base, dataDir string, seed directory.Seed, dev bool) {
 	fmt.Printf("  API               %s/v1/\n", base)
 	fmt.Printf("  PSO signing keys  %s/.well-known/jwks.json\n", base)
 	fmt.Printf("  PSO verification  POST %s/v1/psos/verify\n", base)
+	fmt.Printf("  video signaling   ws%s%s?token=…\n", strings.TrimPrefix(base, "http"), localws.Path)
 	for _, c := range seed.Clinics {
 		fmt.Printf("  clinic %-10s publishable key %s, secret key %s\n", c.ID, c.PublishableKey, c.SecretKey)
 	}
