@@ -18,7 +18,7 @@ import (
 )
 
 // functionNames lists the folders of functions/ (each one Lambda).
-func functionNames(t *testing.T) []string {
+func functionNames(t testing.TB) []string {
 	t.Helper()
 	entries, err := os.ReadDir(".")
 	if err != nil {
