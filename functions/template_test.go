@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -693,5 +694,281 @@ func expectEq[T comparable](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if got != want {
 		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+// ---- identity, alarms, failure handling, linting
+
+// sameRef tells whether two template values are the same Ref/GetAtt.
+func sameRef(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) && a != nil }
+
+func TestTemplateUserPoolRequiresMFAAndAdminCreatedUsers(t *testing.T) {
+	tp := loadTemplate(t)
+	pools := tp.ofType("AWS::Cognito::UserPool")
+	if len(pools) != 1 {
+		t.Fatalf("user pools %v; want one", pools)
+	}
+	pool := asMap(tp.Resources[pools[0]]["Properties"])
+	expectEq(t, "MfaConfiguration", pool["MfaConfiguration"], any("ON"))
+	if !slices.Contains(list(pool["EnabledMfas"]), any("SOFTWARE_TOKEN_MFA")) {
+		t.Errorf("EnabledMfas %v; want SOFTWARE_TOKEN_MFA", pool["EnabledMfas"])
+	}
+	expectEq(t, "AllowAdminCreateUserOnly", get(pool, "AdminCreateUserConfig", "AllowAdminCreateUserOnly"), any(true))
+	if n, _ := get(pool, "Policies", "PasswordPolicy", "MinimumLength").(int); n < 12 {
+		t.Errorf("password minimum length %v; want 12 or more", get(pool, "Policies", "PasswordPolicy", "MinimumLength"))
+	}
+	var groups []string
+	for _, g := range tp.ofType("AWS::Cognito::UserPoolGroup") {
+		p := asMap(tp.Resources[g]["Properties"])
+		if target(p["UserPoolId"]) == pools[0] {
+			groups = append(groups, fmt.Sprint(p["GroupName"]))
+		}
+	}
+	sort.Strings(groups)
+	expectEq(t, "groups", strings.Join(groups, ","), "clinic-admins,providers")
+	clients := tp.ofType("AWS::Cognito::UserPoolClient")
+	if len(clients) != 1 {
+		t.Fatalf("app clients %v; want one", clients)
+	}
+	client := asMap(tp.Resources[clients[0]]["Properties"])
+	if target(client["UserPoolId"]) != pools[0] || client["GenerateSecret"] != false {
+		t.Errorf("app client %v; want a public client of the pool", client)
+	}
+	// The code verifies provider tokens against this pool and client.
+	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
+	if target(vars[app.EnvProviderIssuer]) != pools[0] || target(vars[app.EnvProviderAudience]) != clients[0] {
+		t.Errorf("PROVIDER_ISSUER %v / PROVIDER_AUDIENCE %v are not the pool's issuer and client", vars[app.EnvProviderIssuer], vars[app.EnvProviderAudience])
+	}
+	if sub, _ := get(vars, app.EnvProviderJWKSURL, "Fn::Sub").(string); sub != "${"+pools[0]+".ProviderURL}/.well-known/jwks.json" {
+		t.Errorf("PROVIDER_JWKS_URL %v is not the pool's JWKS", vars[app.EnvProviderJWKSURL])
+	}
+}
+
+// Provider routes pass the JWT authorizer (defence in depth), with an
+// unauthorized OPTIONS route beside each for preflights; no other route
+// does: clinic routes take sk_ keys, patient and public routes no JWT.
+func TestTemplateAuthorizerGuardsProviderRoutesOnly(t *testing.T) {
+	tp := loadTemplate(t)
+	apis := tp.ofType("AWS::Serverless::HttpApi")
+	if len(apis) != 1 {
+		t.Fatalf("HTTP APIs %v", apis)
+	}
+	authorizers := asMap(get(tp.Resources[apis[0]], "Properties", "Auth", "Authorizers"))
+	if len(authorizers) != 1 {
+		t.Fatalf("authorizers %v; want one", authorizers)
+	}
+	if d := get(tp.Resources[apis[0]], "Properties", "Auth", "DefaultAuthorizer"); d != nil {
+		t.Errorf("DefaultAuthorizer %v would put the patient, clinic and public routes behind a JWT", d)
+	}
+	var authName string
+	for name, a := range authorizers {
+		authName = name
+		jwt := get(a, "JwtConfiguration")
+		pool := tp.ofType("AWS::Cognito::UserPool")
+		if !sameRef(get(jwt, "issuer"), map[string]any{"Fn::GetAtt": []any{pool[0], "ProviderURL"}}) {
+			t.Errorf("authorizer issuer %v is not the user pool's", get(jwt, "issuer"))
+		}
+		aud := list(get(jwt, "audience"))
+		if len(aud) != 1 || tp.Resources[target(aud[0])]["Type"] != "AWS::Cognito::UserPoolClient" {
+			t.Errorf("authorizer audience %v is not the app client", aud)
+		}
+		expectEq(t, "identity source", get(a, "IdentitySource"), any("$request.header.Authorization"))
+	}
+	for folder, fns := range tp.functionsByFolder() {
+		for _, fn := range fns {
+			evs := asMap(tp.functionProps(fn)["Events"])
+			for en, e := range evs {
+				if get(e, "Type") != "HttpApi" {
+					continue
+				}
+				p := asMap(get(e, "Properties"))
+				auth := get(p, "Auth", "Authorizer")
+				switch {
+				case folder == "provider" && p["Method"] == "OPTIONS":
+					if auth != nil && auth != "NONE" {
+						t.Errorf("%s.%s: the preflight route is behind %v; browsers send no token on preflights", fn, en, auth)
+					}
+				case folder == "provider":
+					if auth != authName {
+						t.Errorf("%s.%s (%v %v) is not behind the JWT authorizer", fn, en, p["Method"], p["Path"])
+					}
+					var preflight bool
+					for _, o := range evs {
+						op := asMap(get(o, "Properties"))
+						preflight = preflight || (get(o, "Type") == "HttpApi" && op["Method"] == "OPTIONS" && op["Path"] == p["Path"] && get(op, "Auth", "Authorizer") == nil)
+					}
+					if !preflight {
+						t.Errorf("%s.%s (%v) has no unauthorized OPTIONS route for preflights", fn, en, p["Path"])
+					}
+				default:
+					if auth != nil && auth != "NONE" {
+						t.Errorf("%s.%s (functions/%s) is behind %v; only provider routes take Cognito tokens", fn, en, folder, auth)
+					}
+				}
+			}
+		}
+	}
+}
+
+// alarmsOn lists the alarms whose metric has dimension dim = a Ref/GetAtt
+// of resource.
+func (tp template) alarmsOn(namespace, metric, dim, resource string) []string {
+	var out []string
+	for _, a := range tp.ofType("AWS::CloudWatch::Alarm") {
+		p := asMap(tp.Resources[a]["Properties"])
+		if p["Namespace"] != namespace || p["MetricName"] != metric || len(list(p["AlarmActions"])) == 0 {
+			continue
+		}
+		for _, d := range list(p["Dimensions"]) {
+			if get(d, "Name") == dim && target(get(d, "Value")) == resource {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+func TestTemplateAlarmsOnEveryFunctionAndQueue(t *testing.T) {
+	tp := loadTemplate(t)
+	for _, fn := range tp.ofType("AWS::Serverless::Function") {
+		if len(tp.alarmsOn("AWS/Lambda", "Errors", "FunctionName", fn)) == 0 {
+			t.Errorf("%s has no alarm on its Errors", fn)
+		}
+	}
+	queues := tp.ofType("AWS::SQS::Queue")
+	if len(queues) == 0 {
+		t.Fatal("no queues")
+	}
+	for _, q := range queues {
+		if len(tp.alarmsOn("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q)) == 0 {
+			t.Errorf("queue %s has no depth alarm", q)
+		}
+	}
+	for _, a := range tp.ofType("AWS::CloudWatch::Alarm") {
+		for _, action := range list(get(tp.Resources[a], "Properties", "AlarmActions")) {
+			if tp.Resources[target(action)]["Type"] != "AWS::SNS::Topic" {
+				t.Errorf("alarm %s notifies %v, not a topic of the template", a, action)
+			}
+		}
+	}
+}
+
+// Every asynchronous invocation — a stream, a queue, a schedule — ends,
+// after its retries, in a queue of the template that has a depth alarm.
+func TestTemplateEveryAsyncConsumerHasADeadLetterQueue(t *testing.T) {
+	tp := loadTemplate(t)
+	isQueue := func(v any) bool { return tp.Resources[target(v)]["Type"] == "AWS::SQS::Queue" }
+	var consumers int
+	for _, fn := range tp.ofType("AWS::Serverless::Function") {
+		for en, e := range asMap(tp.functionProps(fn)["Events"]) {
+			p := asMap(get(e, "Properties"))
+			switch typ := get(e, "Type"); typ {
+			case "HttpApi", "Api":
+				continue // synchronous: the caller sees the error
+			case "DynamoDB", "Kinesis":
+				consumers++
+				if !isQueue(get(p, "DestinationConfig", "OnFailure", "Destination")) {
+					t.Errorf("%s.%s (%v) has no on-failure queue", fn, en, typ)
+				}
+				if !slices.Contains(list(p["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+					t.Errorf("%s.%s does not report partial batch failures", fn, en)
+				}
+			case "SQS":
+				consumers++
+				q := target(p["Queue"])
+				if !isQueue(get(tp.Resources[q], "Properties", "RedrivePolicy", "deadLetterTargetArn")) {
+					t.Errorf("%s.%s: queue %s has no RedrivePolicy to a dead-letter queue", fn, en, q)
+				}
+				if !slices.Contains(list(p["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+					t.Errorf("%s.%s does not report partial batch failures", fn, en)
+				}
+			case "Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent":
+				consumers++
+				if !isQueue(get(p, "DeadLetterConfig", "Arn")) && !isQueue(get(p, "DeadLetterConfig", "Destination")) {
+					t.Errorf("%s.%s (%v) has no dead-letter queue", fn, en, typ)
+				}
+			default:
+				t.Errorf("%s.%s: event type %v is not known to this test; say how it fails", fn, en, typ)
+			}
+		}
+	}
+	for _, s := range tp.ofType("AWS::Scheduler::Schedule") {
+		consumers++
+		if !isQueue(get(tp.Resources[s], "Properties", "Target", "DeadLetterConfig", "Arn")) {
+			t.Errorf("schedule %s has no dead-letter queue", s)
+		}
+	}
+	if consumers == 0 {
+		t.Fatal("no asynchronous consumers found; the dispatch stream at least should be one")
+	}
+}
+
+// forbiddenActions may never be granted to a function: they delete or
+// unlock what the store and the bucket must keep, or change the resources
+// themselves.
+var forbiddenActions = []string{
+	"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutObjectLegalHold",
+	"s3:PutBucketObjectLockConfiguration", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:DeleteBucket",
+	"dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:Scan", "dynamodb:UpdateContinuousBackups",
+	"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant",
+	"iam:PassRole", "secretsmanager:GetSecretValue",
+}
+
+func TestTemplateFunctionRolesAreTheirOwnAndNarrow(t *testing.T) {
+	tp := loadTemplate(t)
+	users := map[string][]string{}
+	for _, fn := range tp.ofType("AWS::Serverless::Function") {
+		role := target(tp.functionProps(fn)["Role"])
+		users[role] = append(users[role], fn)
+	}
+	for role, fns := range users {
+		if len(fns) != 1 {
+			t.Errorf("role %s is shared by %v; each function gets its own", role, fns)
+		}
+		props := asMap(tp.Resources[role]["Properties"])
+		if props["ManagedPolicyArns"] != nil {
+			t.Errorf("%s has managed policies %v; grant named actions in its own policy", role, props["ManagedPolicyArns"])
+		}
+		for _, pol := range list(props["Policies"]) {
+			for i, s := range list(get(pol, "PolicyDocument", "Statement")) {
+				if get(s, "Effect") != "Allow" {
+					continue
+				}
+				for _, a := range list(get(s, "Action")) {
+					for _, f := range forbiddenActions {
+						if strings.EqualFold(fmt.Sprint(a), f) {
+							t.Errorf("%s statement %d grants %s", role, i, f)
+						}
+					}
+				}
+				// Logs go to the function's own log group only.
+				if slices.ContainsFunc(list(get(s, "Action")), func(a any) bool { return strings.HasPrefix(fmt.Sprint(a), "logs:") }) {
+					lg := target(get(tp.functionProps(fns[0]), "LoggingConfig", "LogGroup"))
+					for _, r := range list(get(s, "Resource")) {
+						if target(r) != lg {
+							t.Errorf("%s statement %d writes logs to %v, not %s's log group %s", role, i, r, fns[0], lg)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTemplatePassesCfnLint runs AWS's CloudFormation linter (cfn-lint,
+// which applies the SAM transform first) on template.yaml. It is installed
+// on the project's machines (pip); a machine without it skips by hand and
+// fails under CI.
+func TestTemplatePassesCfnLint(t *testing.T) {
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("cfn-lint is not installed; CI must lint the template (pip install cfn-lint)")
+		}
+		t.Skip("cfn-lint is not installed (pip install cfn-lint); CI runs this check")
+	}
+	out, err := exec.Command(bin, "--format", "parseable", templateFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cfn-lint %s: %v\n%s", templateFile, err, out)
 	}
 }
