@@ -344,8 +344,13 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 	h.tellOthers(ctx, examID, c.ID, Out{Type: TypeJoin, ExamID: examID, From: c.Role})
 
 	if c.Role == rolePatient {
-		// The patient is here: rings are answered.
-		if err := h.Store.Delete(ctx, ringsKey(examID), store.None); err != nil {
+		// The patient is here: rings are answered. (Read first: a write
+		// costs far more than a read, and most joins follow no ring.)
+		if _, err := h.Store.Get(ctx, ringsKey(examID)); err == nil {
+			if err := h.Store.Delete(ctx, ringsKey(examID), store.None); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if r.Status == exam.Queued && r.Modality == string(rules.Video) {
@@ -364,7 +369,8 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 
 func ptr[T any](v T) *T { return &v }
 
-// ringProviders rings every online provider who may take the exam (or
+// ringProviders rings every online provider who may take the exam and is
+// not in a call (or
 // tells them it was taken when action is ActionTaken), except skip.
 func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action, skip string) error {
 	page, err := h.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: ProvidersConnectedPK, Limit: store.MaxQueryLimit})
@@ -381,6 +387,9 @@ func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action, skip s
 		pid, cid, _ := strings.Cut(it.GSI2SK, "#")
 		if pid == skip {
 			continue
+		}
+		if c, err := connFrom(it); err == nil && c.Room != "" && action != ActionTaken {
+			continue // in a call already: not rung for another
 		}
 		if _, seen := byProvider[pid]; !seen {
 			ids = append(ids, pid)
@@ -430,8 +439,8 @@ func (h *Handler) ring(ctx context.Context, c conn, in In) error {
 	if c.Role != roleProvider {
 		return fault.Forbidden("providers_only", "only a provider rings")
 	}
-	// Any provider message keeps their presence fresh.
-	if _, err := presence.Set(ctx, h.Store, h.Clock, c.ProviderID, true); err != nil {
+	// Ringing keeps the provider's presence fresh.
+	if err := h.refreshPresence(ctx, c.ProviderID); err != nil {
 		return err
 	}
 	switch in.Action {
@@ -450,6 +459,17 @@ func (h *Handler) ring(ctx context.Context, c conn, in In) error {
 	default:
 		return fault.Invalid("invalid_action", "action", `action must be "accept", "no_answer" or absent`)
 	}
+}
+
+// refreshPresence marks the provider online if their presence lapsed
+// (connecting set it; the console's heartbeat keeps it).
+func (h *Handler) refreshPresence(ctx context.Context, providerID string) error {
+	on, err := presence.Online(ctx, h.Store, h.Clock, providerID)
+	if err != nil || on {
+		return err
+	}
+	_, err = presence.Set(ctx, h.Store, h.Clock, providerID, true)
+	return err
 }
 
 // held checks the provider holds the exam and reports whether the patient
