@@ -1,5 +1,5 @@
 # Goodfaith — common commands. `make test` is what CI runs.
-.PHONY: run test test-short bench fuzz vet lambdas clean widget widget-test widget-size
+.PHONY: run test test-short bench fuzz vet lambdas lambda-bench clean widget widget-test widget-size
 
 run: ## the product on the embedded store, with demo data
 	go run ./infra/local
@@ -33,6 +33,9 @@ lambdas: ## each functions/<name> for Lambda (linux/arm64): dist/<name>/bootstra
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "dist/$$name/bootstrap" "./$$dir"; \
 	done
 	@go run ./infra/zipbootstrap $$(for dir in functions/*/; do echo "dist/$$(basename "$$dir")/bootstrap"; done)
+
+lambda-bench: lambdas ## cold start (process start -> first answer, DynamoDB Local + MinIO) and binary size per function; goal <= 50 ms, <= 15 MB
+	bash infra/testenv/with-services.sh go test -run '^$$' -bench ColdStart -benchtime 20x ./functions/
 
 clean:
 	rm -rf dist goodfaith-data
