@@ -33,6 +33,7 @@ type Questionnaire struct {
 	ID           string   `json:"id"`
 	Version      string   `json:"version"`
 	Title        string   `json:"title"`
+	TitleExt     *Element `json:"_title,omitempty"`
 	Status       string   `json:"status"`
 	Sources      []Source `json:"sources"`
 	Item         []Item   `json:"item"`
@@ -49,6 +50,7 @@ type Source struct {
 type Item struct {
 	LinkID       string         `json:"linkId"`
 	Text         string         `json:"text"`
+	TextExt      *Element       `json:"_text,omitempty"`
 	Type         string         `json:"type"`
 	Required     bool           `json:"required,omitempty"`
 	AnswerOption []AnswerOption `json:"answerOption,omitempty"`
@@ -61,14 +63,60 @@ type Item struct {
 
 // AnswerOption is a permitted choice: a coding or a plain string.
 type AnswerOption struct {
-	ValueCoding *Coding `json:"valueCoding,omitempty"`
-	ValueString *string `json:"valueString,omitempty"`
+	ValueCoding    *Coding  `json:"valueCoding,omitempty"`
+	ValueString    *string  `json:"valueString,omitempty"`
+	ValueStringExt *Element `json:"_valueString,omitempty"`
 }
 
 // Coding names a choice.
 type Coding struct {
-	Code    string `json:"code"`
-	Display string `json:"display"`
+	Code       string   `json:"code"`
+	Display    string   `json:"display"`
+	DisplayExt *Element `json:"_display,omitempty"`
+}
+
+// TranslationURL is FHIR's extension for a string element's text in
+// another language: {"url": TranslationURL, "extension": [{"url": "lang",
+// "valueCode": "es"}, {"url": "content", "valueString": "…"}]}.
+const TranslationURL = "http://hl7.org/fhir/StructureDefinition/translation"
+
+// Element carries the extensions of a primitive element (FHIR JSON puts
+// them in "_<name>" next to the value): here, its translations.
+type Element struct {
+	Extension []Extension `json:"extension,omitempty"`
+}
+
+// Extension is a FHIR extension (the subset translations use).
+type Extension struct {
+	URL         string      `json:"url"`
+	Extension   []Extension `json:"extension,omitempty"`
+	ValueCode   string      `json:"valueCode,omitempty"`
+	ValueString string      `json:"valueString,omitempty"`
+}
+
+// Translation returns the element's text in lang ("" when there is none).
+func (e *Element) Translation(lang string) string {
+	if e == nil {
+		return ""
+	}
+	for _, x := range e.Extension {
+		if x.URL != TranslationURL {
+			continue
+		}
+		var l, content string
+		for _, part := range x.Extension {
+			switch part.URL {
+			case "lang":
+				l = part.ValueCode
+			case "content":
+				content = part.ValueString
+			}
+		}
+		if l == lang {
+			return content
+		}
+	}
+	return ""
 }
 
 // EnableWhen shows an item only when another item has an answer
