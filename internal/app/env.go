@@ -37,6 +37,14 @@ const (
 	// sequences are read as line breaks, for values pasted on one line. It
 	// is interim: a KMS signer replaces it.
 	EnvPSOSigningKeyPEM = "PSO_SIGNING_KEY_PEM"
+	// EnvPSOKMSKeyID is the KMS key that signs PSOs (id, ARN or alias;
+	// key spec ECC_NIST_P256, usage SIGN_VERIFY). One of it and
+	// EnvPSOSigningKeyPEM is required; when both are set, KMS signs.
+	EnvPSOKMSKeyID = "PSO_KMS_KEY_ID"
+	// EnvPSOKMSRetiredKeyIDs lists, comma-separated, the KMS keys that
+	// signed PSOs before a rotation: their public keys stay in the JWKS so
+	// old orders keep verifying (optional).
+	EnvPSOKMSRetiredKeyIDs = "PSO_KMS_RETIRED_KEY_IDS"
 	// EnvProviderIssuer is the iss providers' tokens must carry, e.g. the
 	// Cognito user pool's issuer URL (required).
 	EnvProviderIssuer = "PROVIDER_ISSUER"
@@ -83,14 +91,14 @@ const MaxRetentionYears = 100
 // envNames lists every variable FromEnv reads, in the order it reports
 // them.
 var envNames = []string{
-	EnvTableName, EnvBucketName, EnvSSEKMSKeyID, EnvPatientTokenSecret, EnvPSOSigningKeyPEM,
+	EnvTableName, EnvBucketName, EnvSSEKMSKeyID, EnvPatientTokenSecret, EnvPSOSigningKeyPEM, EnvPSOKMSKeyID, EnvPSOKMSRetiredKeyIDs,
 	EnvProviderIssuer, EnvProviderAudience, EnvProviderJWKSURL, EnvPublicOrigin, EnvVerifyBaseURL,
 	EnvRetentionYears, EnvRegion, EnvDynamoDBEndpoint, EnvS3Endpoint,
 }
 
 // requiredEnv are the variables that must be set.
 var requiredEnv = []string{
-	EnvTableName, EnvBucketName, EnvPatientTokenSecret, EnvPSOSigningKeyPEM,
+	EnvTableName, EnvBucketName, EnvPatientTokenSecret,
 	EnvProviderIssuer, EnvProviderAudience, EnvProviderJWKSURL, EnvPublicOrigin, EnvVerifyBaseURL,
 }
 
@@ -98,7 +106,10 @@ var requiredEnv = []string{
 // the Lambda functions do at start-up: getenv is os.Getenv there and a fake
 // in tests. It reads every variable before it judges any, and reports every
 // missing or invalid one in a single error that names them, never quoting a
-// secret. It makes no network calls: the provider keys are fetched on first
+// secret. With a KMS signing key it reads each key's public half
+// (GetPublicKey; the endpoint may be overridden by the SDK's own
+// AWS_ENDPOINT_URL_KMS); otherwise it makes no network calls: the provider
+// keys are fetched on first
 // use.
 //
 // The app is wired as the local server wires its own (infra/local): the
@@ -115,7 +126,11 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("app: %s: %w", EnvProviderJWKSURL, err)
 	}
-	home, err := OpenAWS(ctx, env.aws, env.signingKey, clk, log)
+	sign, retired, err := psoSigner(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	home, err := OpenAWS(ctx, env.aws, sign, clk, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,9 +142,10 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 		Providers: &auth.ProviderVerifier{
 			Issuer: env.providerIssuer, Audience: env.providerAudience, Keys: keys, Clock: clk,
 		},
-		PublicOrigin:   env.publicOrigin,
-		VerifyBaseURL:  env.verifyBaseURL,
-		RetentionYears: env.retentionYears,
+		PublicOrigin:    env.publicOrigin,
+		VerifyBaseURL:   env.verifyBaseURL,
+		RetentionYears:  env.retentionYears,
+		RetiredJWKSKeys: retired,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -142,6 +158,8 @@ type envConfig struct {
 	aws              AWSConfig
 	patientSecret    []byte
 	signingKey       *signer.FileKey
+	kmsKeyID         string
+	kmsRetiredKeyIDs []string
 	providerIssuer   string
 	providerAudience string
 	jwksURL          string
@@ -165,6 +183,9 @@ func readEnv(getenv func(string) string) (envConfig, error) {
 		if raw[name] == "" {
 			missing = append(missing, name)
 		}
+	}
+	if raw[EnvPSOKMSKeyID] == "" && raw[EnvPSOSigningKeyPEM] == "" {
+		missing = append(missing, EnvPSOKMSKeyID+" (or "+EnvPSOSigningKeyPEM+")")
 	}
 	var problems []error
 	if len(missing) > 0 {
@@ -196,7 +217,13 @@ func readEnv(getenv func(string) string) (envConfig, error) {
 			c.patientSecret = []byte(s)
 		}
 	}
-	if p := raw[EnvPSOSigningKeyPEM]; p != "" {
+	c.kmsKeyID = raw[EnvPSOKMSKeyID]
+	for _, id := range strings.Split(raw[EnvPSOKMSRetiredKeyIDs], ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.kmsRetiredKeyIDs = append(c.kmsRetiredKeyIDs, id)
+		}
+	}
+	if p := raw[EnvPSOSigningKeyPEM]; p != "" && c.kmsKeyID == "" {
 		if !strings.Contains(p, "\n") && strings.Contains(p, `\n`) {
 			p = strings.ReplaceAll(p, `\n`, "\n")
 		}
