@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -33,6 +34,10 @@ type AWSConfig struct {
 	S3Endpoint       string
 	AccessKey        string
 	SecretKey        string
+
+	// APIOptions are added to every AWS client's middleware stack; the load
+	// tool uses them to record consumed capacity and count requests.
+	APIOptions []func(*middleware.Stack) error
 }
 
 // AWS is the production home.
@@ -61,6 +66,7 @@ func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clo
 	if err != nil {
 		return nil, err
 	}
+	cfg.APIOptions = append(cfg.APIOptions, c.APIOptions...)
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if c.DynamoDBEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
