@@ -14,7 +14,8 @@ func (a *api) clinicRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/clinic/psos/{id}", a.clinicKey, a.clinicGetPSO)
 	a.handle(mux, "GET /v1/clinic/psos/{id}/pdf", a.clinicKey, a.clinicPSOPDF)
 	a.handle(mux, "POST /v1/clinic/psos/{id}/revoke", a.clinicKey, a.clinicRevokePSO, idempotent)
-	a.integrationRoutes(mux) // usage, statements, webhooks, invites: integrations.go
+	a.integrationRoutes(mux)    // usage, statements, webhooks, invites: integrations.go
+	a.clinicSettingsRoutes(mux) // clinicsettings.go
 }
 
 func (a *api) clinicListExams(c *call) (reply, error) {

@@ -42,6 +42,7 @@ func (a *api) verifyPSO(c *call) (reply, error) {
 func (a *api) devRoutes(mux *http.ServeMux) {
 	a.handle(mux, "POST /dev/token", anyone, a.devToken)
 	a.handle(mux, "GET /dev/jwks.json", anyone, func(*call) (reply, error) { return ok(a.DevIssuer.JWKS()), nil })
+	a.devOIDCRoutes(mux) // devoidc.go
 }
 
 // devToken mints a provider token for a provider that exists (demos and

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
@@ -60,6 +61,12 @@ type Deps struct {
 	ICE *ice.Config
 	// DevIssuer, if set, enables POST /dev/token and GET /dev/jwks.json.
 	DevIssuer *auth.DevIssuer
+	// DevOIDC, if set with DevIssuer, enables the dev issuer's OpenID
+	// Connect sign-in (devoidc.go).
+	DevOIDC *auth.DevOIDC
+	// ClinicAdmins, if set, verifies clinic-admin JWTs (the dashboard's
+	// sign-in), accepted on clinic routes as an alternative to sk_ keys.
+	ClinicAdmins ProviderVerifier
 	// Integrations serve usage, statements, webhooks and invites.
 	Integrations
 }
@@ -345,6 +352,9 @@ func (a *api) clinicKey(c *call) error {
 	tok, err := auth.ParseBearer(c.r.Header.Get("Authorization"))
 	if err != nil {
 		return err
+	}
+	if !strings.HasPrefix(tok, "sk_") && a.ClinicAdmins != nil {
+		return a.clinicAdmin(c, tok) // clinicadmin.go
 	}
 	if !auth.ValidSecretKeyFormat(tok) {
 		return auth.ErrInvalidToken
