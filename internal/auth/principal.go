@@ -14,24 +14,28 @@ const (
 	RolePatient  Role = "patient"
 	RoleProvider Role = "provider"
 	RoleClinic   Role = "clinic"
+	// RoleDirector is a clinic's medical director (director.go).
+	RoleDirector Role = "medical_director"
 )
 
 // Valid reports whether r is one of the defined roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RolePatient, RoleProvider, RoleClinic:
+	case RolePatient, RoleProvider, RoleClinic, RoleDirector:
 		return true
 	}
 	return false
 }
 
 // Principal is a verified caller. Which ids are set depends on Role: a
-// patient has ExamID and ClinicID, a provider ProviderID, a clinic ClinicID.
+// patient has ExamID and ClinicID, a provider ProviderID, a clinic ClinicID,
+// a medical director DirectorID.
 type Principal struct {
 	Role       Role
 	ClinicID   string
 	ExamID     string
 	ProviderID string
+	DirectorID string
 }
 
 // Leeway is the clock skew tolerated when checking exp, nbf and iat.

@@ -11,8 +11,9 @@ import (
 
 // Seed is the -seed file of the local server (see API.md).
 type Seed struct {
-	Clinics   []SeedClinic `json:"clinics"`
-	Providers []Provider   `json:"providers"`
+	Clinics          []SeedClinic      `json:"clinics"`
+	Providers        []Provider        `json:"providers"`
+	MedicalDirectors []MedicalDirector `json:"medical_directors,omitempty"` // directors.go
 }
 
 // SeedClinic is a clinic as written in a seed file: with its secret key in
@@ -36,7 +37,7 @@ func ParseSeed(data []byte) (Seed, error) {
 	return s, nil
 }
 
-// Load writes every clinic and provider of the seed. Loading the same seed
+// Load writes every clinic, provider and medical director of the seed. Loading the same seed
 // twice leaves the same records.
 func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret func(string) string) error {
 	for _, sc := range s.Clinics {
@@ -60,6 +61,14 @@ func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret f
 		}
 		if err := d.PutProvider(ctx, p); err != nil {
 			return fmt.Errorf("seed provider %s: %w", p.ID, err)
+		}
+	}
+	for _, m := range s.MedicalDirectors {
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		if err := d.PutDirector(ctx, m); err != nil {
+			return fmt.Errorf("seed medical director %s: %w", m.ID, err)
 		}
 	}
 	return nil

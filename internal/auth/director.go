@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/goodfaith/goodfaith/internal/clock"
+)
+
+// Claims of a medical director's token.
+const (
+	// RoleClaim names the caller's role; a director's token carries
+	// "medical_director" (in Cognito, set by the pre-token-generation trigger
+	// for members of the medical-directors group).
+	RoleClaim = "goodfaith:role"
+	// DirectorIDClaim names the director; without it the director id is sub.
+	DirectorIDClaim = "goodfaith:director_id"
+)
+
+// DirectorVerifier verifies medical directors' JWTs: the same rules as
+// ProviderVerifier (algorithm, kid, signature against the issuer's JWKS,
+// issuer, exp, nbf, iat, token_use, the aud/client_id rule) with the
+// directors' own audience, and a goodfaith:role claim equal to
+// "medical_director". A provider's token (another audience, no role claim)
+// is therefore never a director's, and a director's is never a provider's.
+type DirectorVerifier struct {
+	Issuer   string
+	Audience string
+	Keys     KeySource
+	Clock    clock.Clock
+}
+
+// Verify checks a director token and returns its Principal (RoleDirector,
+// DirectorID). Which clinics the director serves is the directory's to say,
+// not the token's. Failures wrap ErrUnauthenticated, or ErrKeysUnavailable
+// when the key source cannot answer.
+func (v *DirectorVerifier) Verify(ctx context.Context, token string) (Principal, error) {
+	if v.Issuer == "" || v.Audience == "" || v.Keys == nil {
+		return Principal{}, errors.New("auth: DirectorVerifier needs Issuer, Audience and Keys")
+	}
+	if token == "" {
+		return Principal{}, ErrMissingCredential
+	}
+	if len(token) > MaxTokenLen {
+		return Principal{}, wrap(ErrInvalidToken, errors.New("token too long"))
+	}
+	var clk clock.Clock = clock.System{}
+	if v.Clock != nil {
+		clk = v.Clock
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods(ProviderMethods),
+		jwt.WithIssuer(v.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(clk.Now),
+		jwt.WithLeeway(Leeway),
+		jwt.WithStrictDecoding(),
+	)
+	claims := directorClaims{audience: v.Audience}
+	pv := &ProviderVerifier{Keys: v.Keys}
+	var keyErr error
+	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		key, err := pv.key(ctx, t)
+		keyErr = err
+		return key, err
+	})
+	if err != nil {
+		return Principal{}, classify(err, keyErr)
+	}
+	return Principal{Role: RoleDirector, DirectorID: claims.directorID()}, nil
+}
+
+type directorClaims struct {
+	jwt.RegisteredClaims
+	ClientID   string  `json:"client_id,omitempty"`
+	TokenUse   string  `json:"token_use,omitempty"`
+	Role       string  `json:"goodfaith:role,omitempty"`
+	DirectorID *string `json:"goodfaith:director_id,omitempty"`
+
+	audience string
+}
+
+var _ jwt.ClaimsValidator = (*directorClaims)(nil)
+
+func (c *directorClaims) directorID() string {
+	if c.DirectorID != nil {
+		return *c.DirectorID
+	}
+	return c.Subject
+}
+
+// Validate applies ProviderVerifier's audience rule and requires the role
+// and a well-formed director id.
+func (c *directorClaims) Validate() error {
+	var errs []error
+	aud := slices.DeleteFunc(slices.Clone(c.Audience), func(s string) bool { return s == "" })
+	switch {
+	case len(aud) > 0:
+		if !slices.Contains(aud, c.audience) {
+			errs = append(errs, jwt.ErrTokenInvalidAudience)
+		}
+	case c.ClientID == "":
+		errs = append(errs, fmt.Errorf("%w: aud or client_id", jwt.ErrTokenRequiredClaimMissing))
+	case c.ClientID != c.audience:
+		errs = append(errs, fmt.Errorf("%w: client_id", jwt.ErrTokenInvalidAudience))
+	}
+	if c.TokenUse != "" && c.TokenUse != "id" && c.TokenUse != "access" {
+		errs = append(errs, fmt.Errorf("%w: token_use", errBadClaim))
+	}
+	if c.Role != string(RoleDirector) {
+		errs = append(errs, fmt.Errorf("%w: role", errBadClaim))
+	}
+	if !validID(c.directorID()) {
+		errs = append(errs, fmt.Errorf("%w: director id", errBadClaim))
+	}
+	return errors.Join(errs...)
+}
+
+// DirectorAudience is the aud of the dev issuer's director tokens: another
+// audience than its provider tokens', as a separate app client would be.
+func (d *DevIssuer) DirectorAudience() string { return d.audience + "-director" }
+
+// DirectorVerifier returns a DirectorVerifier that accepts d's director
+// tokens.
+func (d *DevIssuer) DirectorVerifier() (*DirectorVerifier, error) {
+	keys, err := NewStaticKeys(d.JWKS())
+	if err != nil {
+		return nil, err
+	}
+	return &DirectorVerifier{Issuer: d.issuer, Audience: d.DirectorAudience(), Keys: keys, Clock: d.clock}, nil
+}
+
+// MintDirector returns a medical director's token for directorID, valid for
+// ttl (as Mint): sub and goodfaith:director_id = directorID, goodfaith:role =
+// medical_director, aud = DirectorAudience.
+func (d *DevIssuer) MintDirector(directorID string, ttl time.Duration) (string, error) {
+	if !validID(directorID) {
+		return "", errors.New("auth: invalid director id")
+	}
+	if ttl <= 0 {
+		ttl = DefaultDevTokenTTL
+	}
+	if ttl > MaxDevTokenTTL {
+		return "", fmt.Errorf("auth: dev token TTL %v is over %v", ttl, MaxDevTokenTTL)
+	}
+	jti, err := randomString(16)
+	if err != nil {
+		return "", err
+	}
+	now := d.clock.Now()
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": d.issuer, "aud": d.DirectorAudience(), "sub": directorID,
+		DirectorIDClaim: directorID, RoleClaim: string(RoleDirector),
+		"iat": jwt.NewNumericDate(now), "nbf": jwt.NewNumericDate(now), "exp": jwt.NewNumericDate(now.Add(ttl)), "jti": jti,
+	})
+	t.Header["kid"] = d.kid
+	s, err := t.SignedString(d.key)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign dev token: %w", err)
+	}
+	return s, nil
+}
