@@ -30,6 +30,22 @@ type Document struct {
 	IssuedAt     time.Time   `json:"issued_at"`
 	ValidUntil   string      `json:"valid_until"` // YYYY-MM-DD, last valid day
 	RulesVersion string      `json:"rules_version"`
+	// Protocols are the medical director's signed protocols the orders
+	// followed, with any deviation from their standing orders; absent when
+	// the clinic has none for the treatments ordered.
+	Protocols []ProtocolRef `json:"protocols,omitempty"`
+}
+
+// ProtocolRef cites one version of a clinic's protocol, e-signed by its
+// medical director, and how the orders deviated from its standing order.
+type ProtocolRef struct {
+	ID         string    `json:"id"`
+	Treatment  string    `json:"treatment"`
+	Version    int       `json:"version"`
+	SignedBy   string    `json:"signed_by"` // the medical director's id
+	SignedAt   time.Time `json:"signed_at"`
+	SHA256     string    `json:"sha256"`               // of the signed protocol text and standing order
+	Deviations []string  `json:"deviations,omitempty"` // e.g. "dose: protocol 20 units, ordered 30 units"
 }
 
 // Party names an organisation.
@@ -80,6 +96,11 @@ type Order struct {
 	Quantity  string   `json:"quantity,omitempty"`
 	Refills   int      `json:"refills"`
 	ValidDays int      `json:"valid_days"`
+	// ProductID is the catalogue product the order names, and FDAStatus
+	// its status (e.g. "compounded_503a", shown as such on the PDF);
+	// absent on orders issued before the catalogue.
+	ProductID string `json:"product_id,omitempty"`
+	FDAStatus string `json:"fda_status,omitempty"`
 }
 
 // Findings are what the provider reviewed: which treatments' histories

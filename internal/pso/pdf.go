@@ -124,7 +124,9 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 		field("Quantity", o.Quantity)
 		field("Refills", fmt.Sprint(o.Refills))
 		field("Order valid for", fmt.Sprintf("%d days", o.ValidDays))
+		field("Product status", productStatus(o.FDAStatus)) // protocolpdf.go
 	}
+	protocolSection(d, heading, field) // protocolpdf.go
 
 	heading("Medical history review")
 	screened := make([]string, len(d.Findings.Screened))
