@@ -1,0 +1,39 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/goodfaith/goodfaith/internal/connections/apigw"
+)
+
+// EnvSignalEndpoint is the management endpoint of the signaling WebSocket
+// API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, where
+// the signal function posts to connections (…/@connections/{id}). Only the
+// signal function reads it (SignalConnectionsFromEnv); template.yaml sets it
+// there. In tests it may be http to a loopback host.
+const EnvSignalEndpoint = "SIGNAL_MANAGEMENT_ENDPOINT"
+
+// SignalConnectionsFromEnv returns the API Gateway Management API client of
+// the signal function: the endpoint of EnvSignalEndpoint, the region of
+// AWS_REGION and the function role's credentials (the SDK's default chain).
+// It makes no network call. Errors name the variable, never a value of a
+// secret.
+func SignalConnectionsFromEnv(ctx context.Context, getenv func(string) string) (*apigw.Client, error) {
+	endpoint, region := getenv(EnvSignalEndpoint), getenv(EnvRegion)
+	switch {
+	case endpoint == "":
+		return nil, fmt.Errorf("app: missing environment variable(s) %s", EnvSignalEndpoint)
+	case checkURL(endpoint) != nil:
+		return nil, fmt.Errorf("app: %s %v", EnvSignalEndpoint, checkURL(endpoint))
+	case region == "":
+		return nil, fmt.Errorf("app: missing environment variable(s) %s", EnvRegion)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("app: AWS configuration: %w", err)
+	}
+	return apigw.New(endpoint, region, cfg.Credentials)
+}

@@ -1,0 +1,175 @@
+package lambdaschedule_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/store/boltstore"
+	"github.com/goodfaith/goodfaith/internal/webhook"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden file")
+
+const eventsDir = "../../testdata/events"
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func readEvent(t *testing.T, name string) events.EventBridgeEvent {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(eventsDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e events.EventBridgeEvent
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return e
+}
+
+// TestGoldenScheduledEvent: the event template.yaml's schedules send runs
+// the job once, and the answer is the golden one.
+func TestGoldenScheduledEvent(t *testing.T) {
+	var runs int
+	job := func(context.Context) (map[string]int, error) {
+		runs++
+		return map[string]int{"escalated": 1, "expired": 0}, nil
+	}
+	res, err := lambdaschedule.Handler("sweep", job, quiet)(context.Background(), readEvent(t, "eventbridge-scheduled.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 {
+		t.Fatalf("the job ran %d times, want once", runs)
+	}
+	out, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, '\n')
+	golden := filepath.Join("testdata", "eventbridge-scheduled.result.json")
+	if *update {
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(want) {
+		t.Errorf("result differs from %s:\n%s", golden, out)
+	}
+}
+
+// Events of other sources (an HTTP request, a stream batch, an empty
+// document) are refused without running the job.
+func TestOtherEventsAreRefused(t *testing.T) {
+	for _, name := range []string{"apigw-v2-get-query.json", "dynamodb-stream.json", "apigw-ws-connect-provider.json"} {
+		raw, err := os.ReadFile(filepath.Join(eventsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e events.EventBridgeEvent
+		_ = json.Unmarshal(raw, &e) // fields that do not fit stay zero
+		ran := false
+		_, err = lambdaschedule.Handler("sweep", func(context.Context) (map[string]int, error) { ran = true; return nil, nil }, quiet)(context.Background(), e)
+		if !errors.Is(err, lambdaschedule.ErrNotScheduled) || ran {
+			t.Errorf("%s: err %v, ran %v; want ErrNotScheduled and no run", name, err, ran)
+		}
+	}
+	// An EventBridge rule's scheduled event (source aws.events) is accepted.
+	e := readEvent(t, "eventbridge-scheduled.json")
+	e.Source = "aws.events"
+	if _, err := lambdaschedule.Handler("sweep", func(context.Context) (map[string]int, error) { return nil, nil }, quiet)(context.Background(), e); err != nil {
+		t.Errorf("a rule's scheduled event: %v", err)
+	}
+	e.Time = time.Time{}
+	if _, err := lambdaschedule.Handler("sweep", func(context.Context) (map[string]int, error) { return nil, nil }, quiet)(context.Background(), e); !errors.Is(err, lambdaschedule.ErrNotScheduled) {
+		t.Errorf("an event without a time: %v", err)
+	}
+}
+
+// A job's error is the invocation's error, naming the job.
+func TestJobErrorFailsTheInvocation(t *testing.T) {
+	boom := errors.New("throttled")
+	_, err := lambdaschedule.Handler("close", func(context.Context) (map[string]int, error) { return nil, boom }, quiet)(context.Background(), readEvent(t, "eventbridge-scheduled.json"))
+	if !errors.Is(err, boom) || err.Error() != "close: throttled" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Webhooks works the queue in rounds until a round finds less than a full
+// batch, on the embedded store with a receiver on loopback.
+func TestWebhooksDrainsWhatIsDue(t *testing.T) {
+	ctx := context.Background()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewFake(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+	var got atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rcv.Close)
+	endpoints := webhook.Endpoints{Store: st, Clock: clk, AllowLoopback: true}
+	queue := webhook.Queue{Store: st, Clock: clk}
+	if _, err := endpoints.Set(ctx, "clinic_a", rcv.URL+"/hooks", false); err != nil {
+		t.Fatal(err)
+	}
+	worker := &webhook.Worker{Queue: queue, Endpoints: endpoints, Batch: 2, Timeout: 2 * time.Second, Log: quiet}
+	job := lambdaschedule.Webhooks(worker)
+
+	counts, err := job(ctx)
+	if err != nil || counts["attempted"] != 0 || counts["rounds"] != 1 {
+		t.Fatalf("empty queue: %v %v; want one round, nothing attempted", counts, err)
+	}
+	for i := range 5 {
+		ev := webhook.Event{ID: "evt_" + string(rune('a'+i)), Type: "exam.decided", CreatedAt: clk.Now(), ClinicID: "clinic_a", Data: json.RawMessage(`{}`)}
+		if err := queue.Enqueue(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err = job(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["attempted"] != 5 || counts["rounds"] != 3 || got.Load() != 5 {
+		t.Fatalf("counts %v, receiver got %d; want 5 attempted in 3 rounds (2+2+1)", counts, got.Load())
+	}
+	if counts, err = job(ctx); err != nil || counts["attempted"] != 0 {
+		t.Fatalf("after draining: %v %v", counts, err)
+	}
+
+	// A deadline too near for another round defers the rest to the next tick.
+	for i := range 3 {
+		ev := webhook.Event{ID: "evt_late_" + string(rune('a'+i)), Type: "exam.decided", CreatedAt: clk.Now(), ClinicID: "clinic_a", Data: json.RawMessage(`{}`)}
+		if err := queue.Enqueue(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, worker.Timeout+lambdaschedule.WebhookMargin-time.Second)
+	defer cancel()
+	counts, err = job(short)
+	if err != nil || counts["attempted"] != 2 || counts["deferred"] != 1 {
+		t.Fatalf("near the deadline: %v %v; want one round of 2 and the rest deferred", counts, err)
+	}
+}
