@@ -51,6 +51,7 @@ type Service struct {
 	Clock          clock.Clock
 	IDs            ids.Generator
 	Policy         *QueuePolicy // queue timings and claim limit; nil: DefaultQueuePolicy (sla.go)
+	Oversight      Oversight    // the medical director's checks; nil: none (oversight.go)
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
@@ -88,6 +89,11 @@ func (s *Service) Create(ctx context.Context, clinic directory.Clinic, in Create
 		}
 		if !clinic.Offers(t) {
 			return Exam{}, fault.Invalid("treatment_not_offered", field, "this clinic does not offer "+s.Rules.CategoryName(t))
+		}
+	}
+	if s.Oversight != nil {
+		if err := s.Oversight.CheckTreatments(ctx, clinic.ID, in.Treatments, now); err != nil {
+			return Exam{}, err
 		}
 	}
 	rule, err := s.ruleFor(ctx, clinic.ID, in.Patient.State, in.Treatments, now)
@@ -469,6 +475,7 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 		return Exam{}, nil, err
 	}
 	rule, ruleErr := s.Rules.ForExam(e.State, e.Treatments, now)
+	var review OrderReview
 	switch d.Outcome {
 	case Approved:
 		if ruleErr != nil {
@@ -479,6 +486,11 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 		}
 		if !d.Attested {
 			return Exam{}, nil, fault.Invalid("attestation_required", "attestation.accepted", "approving requires the attestation")
+		}
+		if s.Oversight != nil {
+			if review, err = s.Oversight.ReviewOrders(ctx, e.ClinicID, d.Orders, now); err != nil {
+				return Exam{}, nil, err
+			}
 		}
 	case Deferred, Denied:
 		if d.Reason == "" {
@@ -508,7 +520,7 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 			}
 			return Exam{}, nil, fault.Conflict("already_decided", "this exam is already decided")
 		}
-		r, psoOps, err := s.issuePSO(ctx, next, p, rule, now)
+		r, psoOps, err := s.issuePSO(ctx, next, p, rule, review, now)
 		if err != nil {
 			return Exam{}, nil, err
 		}
@@ -550,7 +562,7 @@ func (s *Service) lockDecision(ctx context.Context, examID, providerID string, n
 	}, nil
 }
 
-func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, rule rules.Exam, now time.Time) (pso.Record, []store.Op, error) {
+func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, rule rules.Exam, review OrderReview, now time.Time) (pso.Record, []store.Op, error) {
 	clinic, err := s.Directory.Clinic(ctx, e.ClinicID)
 	if err != nil {
 		return pso.Record{}, nil, err
@@ -583,6 +595,7 @@ func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, ru
 		ValidUntil:   now.AddDate(0, 0, validDays).Format(time.DateOnly),
 		RulesVersion: s.Rules.Version(),
 	}
+	review.apply(&doc)
 	if rule.RequiresDEAInState {
 		if dea, ok := p.DEAIn(e.State, now); ok {
 			doc.Provider.DEANumber = dea.Number

@@ -1,0 +1,47 @@
+package exam
+
+import (
+	"context"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/pso"
+)
+
+// Oversight is the medical director's hold on the exam use cases
+// (implemented by package oversight; nil means no oversight checks).
+//
+// CheckTreatments runs when an exam is created: it returns a fault.Invalid
+// naming the treatment and the reason when the clinic may not offer one
+// now (for example its emergency-readiness attestation is missing or
+// expired). ReviewOrders runs when a provider approves, after the orders
+// passed validateOrders and before anything is written: it refuses orders
+// naming an unknown, disabled or unapproved product (fault.Invalid on
+// orders[i].product), and returns, per order, the catalogue product and
+// its FDA status, and the signed protocol versions in force now with any
+// deviation, which the PSO records.
+type Oversight interface {
+	CheckTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) error
+	ReviewOrders(ctx context.Context, clinicID string, orders []Order, now time.Time) (OrderReview, error)
+}
+
+// OrderReview is what Oversight.ReviewOrders found.
+type OrderReview struct {
+	Products  []ReviewedProduct // one per order, in order
+	Protocols []pso.ProtocolRef
+}
+
+// ReviewedProduct is an order's catalogue product.
+type ReviewedProduct struct {
+	ID        string
+	FDAStatus string
+}
+
+// applyReview records the review on the PSO document.
+func (r OrderReview) apply(doc *pso.Document) {
+	for i := range doc.Orders {
+		if i < len(r.Products) {
+			doc.Orders[i].ProductID, doc.Orders[i].FDAStatus = r.Products[i].ID, r.Products[i].FDAStatus
+		}
+	}
+	doc.Protocols = r.Protocols
+}
