@@ -174,8 +174,7 @@ func (r *run) verify(ctx context.Context, before map[string]int, wait time.Durat
 			v.PSOProblems = append(v.PSOProblems, e.ID+": approved without a PSO in the response")
 			continue
 		}
-		sum := sha256.Sum256([]byte(e.JWS))
-		if hex.EncodeToString(sum[:]) != e.SHA256 {
+		if sha256Hex(e.JWS) != e.SHA256 {
 			v.PSOProblems = append(v.PSOProblems, e.ID+": sha256 is not the JWS's")
 			continue
 		}
@@ -191,4 +190,9 @@ func (r *run) verify(ctx context.Context, before map[string]int, wait time.Durat
 		v.PSOsValid++
 	}
 	return v, nil
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
