@@ -1,0 +1,283 @@
+package oversight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/catalog"
+	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/ids"
+	"github.com/goodfaith/goodfaith/internal/notify"
+	"github.com/goodfaith/goodfaith/internal/rules"
+	"github.com/goodfaith/goodfaith/internal/store"
+	"github.com/goodfaith/goodfaith/internal/store/boltstore"
+)
+
+type fixture struct {
+	svc   *Service
+	st    store.Store
+	clk   *clock.Fake
+	sent  *[]notify.Message
+	md    Actor
+	other Actor
+}
+
+type recorder struct{ sent *[]notify.Message }
+
+func (r recorder) Notify(_ context.Context, m notify.Message) error {
+	*r.sent = append(*r.sent, m)
+	return nil
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 11, 1, 15, 0, 0, 0, time.UTC))
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "db"), boltstore.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dir := directory.Directory{Store: st}
+	ctx := context.Background()
+	for _, c := range []directory.Clinic{
+		{ID: "clinic_c", Name: "Clinic C", Treatments: []string{"neurotoxin", "dermal_filler", "glp1"}},
+		{ID: "clinic_d", Name: "Clinic D", Treatments: []string{"neurotoxin"}},
+		{ID: "clinic_none", Name: "No MD", Treatments: []string{"neurotoxin"}},
+	} {
+		if err := dir.PutClinic(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []directory.MedicalDirector{
+		{ID: "md_c", Name: "Dr C", Credential: "MD", Clinics: []string{"clinic_c"}},
+		{ID: "md_d", Name: "Dr D", Credential: "DO", Clinics: []string{"clinic_d"}},
+	} {
+		if err := dir.PutDirector(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sent []notify.Message
+	svc := &Service{Store: st, Directory: dir, Catalog: catalog.Default(), Readiness: DefaultRequirements(), Rules: rules.Default(),
+		Notifier: recorder{&sent}, Clock: clk, IDs: ids.Random{}}
+	return fixture{svc: svc, st: st, clk: clk, sent: &sent, md: Actor{"md_c", RoleDirector}, other: Actor{"md_d", RoleDirector}}
+}
+
+func code(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe.Code
+	}
+	return fmt.Sprint(err)
+}
+
+func TestSamplingShareAndFlags(t *testing.T) {
+	for _, pct := range []float64{10, 25, 1} {
+		sampled, flaggedSampled := 0, 0
+		const n = 1000
+		for i := range n {
+			id := fmt.Sprintf("exam_%026d", i*7919)
+			flagged := i%37 == 0
+			if Sampled(id, flagged, pct) {
+				if flagged {
+					flaggedSampled++
+				} else {
+					sampled++
+				}
+			} else if flagged {
+				t.Fatalf("flagged exam %s not sampled", id)
+			}
+			if Sampled(id, flagged, pct) != Sampled(id, flagged, pct) {
+				t.Fatal("sampling is not deterministic")
+			}
+		}
+		unflagged := n - (n+36)/37
+		share := float64(sampled) / float64(unflagged)
+		// Binomial: 4 standard deviations is a tolerance a correct sampler
+		// essentially never exceeds, and a wrong share (e.g. 2x) always does.
+		tol := 4 * math.Sqrt(pct/100*(1-pct/100)/float64(unflagged))
+		if math.Abs(share-pct/100) > tol {
+			t.Errorf("%v%%: sampled share %.3f outside %.3f±%.3f", pct, share, pct/100, tol)
+		}
+	}
+	if Sampled("exam_x", false, 100) != true {
+		t.Error("100% must sample everything")
+	}
+}
+
+func TestReadinessExpiryWithInjectedClock(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// No attestation: the treatment is not offered and an exam is refused.
+	err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	if code(err) != "treatment_not_ready" || !strings.Contains(err.Error(), "not attested") {
+		t.Fatalf("missing attestation: %v", err)
+	}
+	// A clinic without a director is not blocked.
+	if err := f.svc.CheckTreatments(ctx, "clinic_none", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+		t.Fatalf("clinic without director: %v", err)
+	}
+	// Incomplete attestations are refused and write nothing.
+	_, err = f.svc.Attest(ctx, f.md, "clinic_c", "dermal_filler", AttestInput{Items: map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true, "vascular_occlusion_protocol": true}, LastDrillOn: "2026-10-01"})
+	if code(err) != "readiness_item_missing" || !strings.Contains(err.Error(), "items.hyaluronidase_on_hand") {
+		t.Fatalf("missing hyaluronidase: %v", err)
+	}
+	_, err = f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", AttestInput{Items: map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true}, LastDrillOn: "2025-01-01"})
+	if code(err) != "drill_out_of_date" {
+		t.Fatalf("old drill: %v", err)
+	}
+	a, err := f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", AttestInput{Items: map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true}, LastDrillOn: "2026-10-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2027, 11, 1, 15, 0, 0, 0, time.UTC); !a.ExpiresAt.Equal(want) {
+		t.Fatalf("expires %v, want the default 12 months: %v", a.ExpiresAt, want)
+	}
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+		t.Fatalf("attested: %v", err)
+	}
+	offered, _ := f.svc.OfferedTreatments(ctx, "clinic_c", []string{"neurotoxin", "dermal_filler", "glp1"}, f.clk.Now())
+	if fmt.Sprint(offered) != "[neurotoxin]" {
+		t.Fatalf("offered %v", offered)
+	}
+	// A second before expiry it stands; at expiry it does not.
+	f.clk.Set(a.ExpiresAt.Add(-time.Second))
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+		t.Fatalf("before expiry: %v", err)
+	}
+	f.clk.Set(a.ExpiresAt)
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	if code(err) != "treatment_not_ready" || !strings.Contains(err.Error(), "expired on 2027-11-01") {
+		t.Fatalf("expired: %v", err)
+	}
+	rs, _ := f.svc.ReadinessOf(ctx, "clinic_c", f.clk.Now())
+	if rs[0].Status != ExpiredAtt || rs[0].Offered {
+		t.Fatalf("readiness %+v", rs[0])
+	}
+}
+
+func order(treatment, product, dose, route string) exam.Order {
+	return exam.Order{Treatment: treatment, Product: product, Dose: dose, Route: route, Areas: []string{"glabella"}, Refills: 0, ValidDays: 180}
+}
+
+func TestReviewOrdersCatalogue(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clk.Now()
+	cases := []struct {
+		o    exam.Order
+		code string
+	}{
+		{order("neurotoxin", "Snake oil toxin", "20 units", "IM"), "product_unknown"},
+		{order("neurotoxin", "Botulax", "20 units", "IM"), "product_not_approved"},
+		{order("neurotoxin", "Wegovy", "20 units", "IM"), "product_wrong_treatment"},
+		{order("glp1", "compounded semaglutide", "0.25 mg", "SC"), "product_not_enabled"},
+		{order("glp1", "semaglutide", "0.25 mg", "SC"), "product_ambiguous"},
+		{order("neurotoxin", "Botox", "20 units", "IV"), "route_not_labelled"},
+	}
+	for _, c := range cases {
+		if _, err := f.svc.ReviewOrders(ctx, "clinic_c", []exam.Order{c.o}, now); code(err) != c.code {
+			t.Errorf("%s: %v, want %s", c.o.Product, err, c.code)
+		}
+	}
+	r, err := f.svc.ReviewOrders(ctx, "clinic_c", []exam.Order{order("neurotoxin", "Botox (onabotulinumtoxinA)", "20 units", "IM")}, now)
+	if err != nil || r.Products[0].ID != "onabotulinumtoxina_botox_cosmetic" || r.Products[0].FDAStatus != "approved_biologic" || len(r.Protocols) != 0 {
+		t.Fatalf("approved product: %+v %v", r, err)
+	}
+	// Disabled by the director: refused. Unapproved cannot be enabled.
+	if _, err := f.svc.SetProduct(ctx, f.md, "clinic_c", "onabotulinumtoxina_botox_cosmetic", SetProductInput{Enabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ReviewOrders(ctx, "clinic_c", []exam.Order{order("neurotoxin", "Botox", "20 units", "IM")}, now); code(err) != "product_not_enabled" {
+		t.Fatalf("disabled: %v", err)
+	}
+	// Another clinic's formulary is its own.
+	if _, err := f.svc.ReviewOrders(ctx, "clinic_d", []exam.Order{order("neurotoxin", "Botox", "20 units", "IM")}, now); err != nil {
+		t.Fatalf("clinic_d: %v", err)
+	}
+	if _, err := f.svc.SetProduct(ctx, f.md, "clinic_c", "bpc_157", SetProductInput{Enabled: true}); code(err) != "product_not_approved" {
+		t.Fatalf("enable BPC-157: %v", err)
+	}
+	// Compounded needs the acknowledgement, then shows as compounded.
+	if _, err := f.svc.SetProduct(ctx, f.md, "clinic_c", "semaglutide_compounded_503a", SetProductInput{Enabled: true}); code(err) != "compounded_acknowledgement_required" {
+		t.Fatalf("compounded without ack: %v", err)
+	}
+	if _, err := f.svc.SetProduct(ctx, f.md, "clinic_c", "semaglutide_compounded_503a", SetProductInput{Enabled: true, AcknowledgeCompounded: true}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = f.svc.ReviewOrders(ctx, "clinic_c", []exam.Order{order("glp1", "compounded semaglutide", "0.25 mg", "SC")}, now)
+	if err != nil || r.Products[0].FDAStatus != "compounded_503a" {
+		t.Fatalf("compounded enabled: %+v %v", r, err)
+	}
+}
+
+func TestProtocolVersions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := ProtocolInput{Treatment: "neurotoxin", Title: "Glabellar lines", Text: "Assess, consent, 20 units in 5 sites.",
+		StandingOrder: StandingOrder{Product: "onabotulinumtoxina_botox_cosmetic", Dose: "20 units", Route: "IM", Areas: []string{"glabella"}, ValidDays: 180}}
+	v1, err := f.svc.CreateProtocol(ctx, f.md, "clinic_c", in)
+	if err != nil || v1.Version != 1 || v1.Signature != nil {
+		t.Fatalf("v1: %+v %v", v1, err)
+	}
+	botox := []exam.Order{order("neurotoxin", "Botox", "20 units", "IM")}
+	// Unsigned: not in force.
+	if r, _ := f.svc.ReviewOrders(ctx, "clinic_c", botox, f.clk.Now()); len(r.Protocols) != 0 {
+		t.Fatalf("unsigned protocol cited: %+v", r.Protocols)
+	}
+	if _, err := f.svc.SignProtocol(ctx, f.md, "clinic_c", "neurotoxin", 1, SignInput{Accepted: false, Name: "Dr C"}); code(err) != "signature_required" {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SignProtocol(ctx, f.md, "clinic_c", "neurotoxin", 1, SignInput{Accepted: true, Name: "Dr C"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SignProtocol(ctx, f.md, "clinic_c", "neurotoxin", 1, SignInput{Accepted: true, Name: "Dr C"}); code(err) != "already_signed" {
+		t.Fatalf("second signature: %v", err)
+	}
+	r, _ := f.svc.ReviewOrders(ctx, "clinic_c", botox, f.clk.Now())
+	if len(r.Protocols) != 1 || r.Protocols[0].Version != 1 || len(r.Protocols[0].Deviations) != 0 || r.Protocols[0].SignedBy != "md_c" {
+		t.Fatalf("v1 in force: %+v", r.Protocols)
+	}
+	// v2 written, not signed: v1 stays in force. A deviation is recorded.
+	in.StandingOrder.Dose = "24 units"
+	f.clk.Advance(time.Hour)
+	if v2, err := f.svc.CreateProtocol(ctx, f.md, "clinic_c", in); err != nil || v2.Version != 2 {
+		t.Fatalf("v2: %+v %v", v2, err)
+	}
+	r, _ = f.svc.ReviewOrders(ctx, "clinic_c", botox, f.clk.Now())
+	if r.Protocols[0].Version != 1 {
+		t.Fatalf("unsigned v2 in force: %+v", r.Protocols)
+	}
+	if _, err := f.svc.SignProtocol(ctx, f.md, "clinic_c", "neurotoxin", 2, SignInput{Accepted: true, Name: "Dr C", SHA256: strings.Repeat("0", 64)}); code(err) != "content_changed" {
+		t.Fatalf("wrong hash: %v", err)
+	}
+	if _, err := f.svc.SignProtocol(ctx, f.md, "clinic_c", "neurotoxin", 2, SignInput{Accepted: true, Name: "Dr C"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = f.svc.ReviewOrders(ctx, "clinic_c", botox, f.clk.Now())
+	if r.Protocols[0].Version != 2 || len(r.Protocols[0].Deviations) != 1 || !strings.Contains(r.Protocols[0].Deviations[0], `dose: protocol "24 units", ordered "20 units"`) {
+		t.Fatalf("v2 with deviation: %+v", r.Protocols)
+	}
+	// A standing order must name an orderable catalogue product of the treatment.
+	bad := in
+	bad.StandingOrder.Product = "bpc_157"
+	if _, err := f.svc.CreateProtocol(ctx, f.md, "clinic_c", bad); code(err) != "product_wrong_treatment" {
+		t.Fatalf("bad standing order: %v", err)
+	}
+}
+
+func TestAdverseEventCSVNeutralisesFormulas(t *testing.T) {
+	csv := string(AdverseEventsCSV([]AdverseEvent{{ID: "ae_1", Description: "=HYPERLINK(\"x\")", Actions: "+1", OccurredAt: time.Unix(0, 0).UTC(), RecordedAt: time.Unix(0, 0).UTC()}}))
+	if !strings.Contains(csv, `'=HYPERLINK`) || !strings.Contains(csv, ",'+1,") || !strings.HasPrefix(csv, "id,clinic_id,exam_id") {
+		t.Fatalf("csv:\n%s", csv)
+	}
+}
+

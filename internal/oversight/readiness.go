@@ -1,0 +1,263 @@
+package oversight
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/store"
+)
+
+// Requirements are what each treatment needs on site (data/readiness.json).
+type Requirements struct {
+	Version            string              `json:"version"`
+	Basis              string              `json:"basis"`
+	DefaultValidMonths int                 `json:"default_valid_months"`
+	Items              map[string]string   `json:"items"`
+	Treatments         map[string][]string `json:"treatments"`
+}
+
+//go:embed data/readiness.json
+var readinessData []byte
+
+// DefaultRequirements returns the embedded requirements; it panics on bad
+// data, which its test prevents.
+func DefaultRequirements() *Requirements {
+	r, err := ParseRequirements(readinessData)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// ParseRequirements reads requirements strictly.
+func ParseRequirements(data []byte) (*Requirements, error) {
+	var r Requirements
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("readiness: %w", err)
+	}
+	if r.DefaultValidMonths < 1 || r.DefaultValidMonths > 12 {
+		return nil, fmt.Errorf("readiness: default_valid_months must be 1 to 12")
+	}
+	for t, items := range r.Treatments {
+		if len(items) == 0 {
+			return nil, fmt.Errorf("readiness: %s requires nothing", t)
+		}
+		for _, it := range items {
+			if _, ok := r.Items[it]; !ok {
+				return nil, fmt.Errorf("readiness: %s requires unknown item %s", t, it)
+			}
+		}
+	}
+	return &r, nil
+}
+
+// Attestation is the director's statement that a clinic is ready for a
+// treatment's emergencies. Attestations are append-only; the latest counts.
+type Attestation struct {
+	ID          string          `json:"id"`
+	ClinicID    string          `json:"clinic_id"`
+	Treatment   string          `json:"treatment"`
+	Items       map[string]bool `json:"items"`
+	LastDrillOn string          `json:"last_drill_on"` // YYYY-MM-DD, the staff's last emergency drill
+	Note        string          `json:"note,omitempty"`
+	AttestedBy  string          `json:"attested_by"`
+	AttestedAt  time.Time       `json:"attested_at"`
+	ExpiresAt   time.Time       `json:"expires_at"`
+}
+
+// AttestInput is PUT .../readiness/{treatment}.
+type AttestInput struct {
+	Items       map[string]bool `json:"items"`
+	LastDrillOn string          `json:"last_drill_on"`
+	ValidMonths int             `json:"valid_months"` // 1..12; 0: the default (12)
+	Note        string          `json:"note"`
+}
+
+func attestationSK(treatment string, at time.Time, id string) string {
+	return "READINESS#" + treatment + "#" + store.SortableTime(at) + "#" + id
+}
+
+// Attest records a readiness attestation.
+func (s *Service) Attest(ctx context.Context, a Actor, clinicID, treatment string, in AttestInput) (Attestation, error) {
+	clinic, err := s.Directory.Clinic(ctx, clinicID)
+	if err != nil {
+		return Attestation{}, err
+	}
+	if err := s.knownTreatment(clinic, treatment, "treatment"); err != nil {
+		return Attestation{}, err
+	}
+	need := s.Readiness.Treatments[treatment]
+	for item := range in.Items {
+		if !slices.Contains(need, item) {
+			return Attestation{}, fault.Invalid("unknown_item", "items."+item, fmt.Sprintf("%q is not a readiness item of %s", item, s.Rules.CategoryName(treatment)))
+		}
+	}
+	for _, item := range need {
+		if !in.Items[item] {
+			return Attestation{}, &fault.Error{Kind: fault.ErrInvalid, Code: "readiness_item_missing", Field: "items." + item,
+				Message: "attest every item: " + s.Readiness.Items[item], Details: map[string]any{"required_items": need}}
+		}
+	}
+	months := in.ValidMonths
+	if months == 0 {
+		months = s.Readiness.DefaultValidMonths
+	}
+	if months < 1 || months > 12 {
+		return Attestation{}, fault.Invalid("out_of_range", "valid_months", "an attestation is valid 1 to 12 months")
+	}
+	now := s.now()
+	drill, err := time.Parse(time.DateOnly, in.LastDrillOn)
+	if err != nil {
+		return Attestation{}, fault.Invalid("invalid_date", "last_drill_on", "the date of the staff's last emergency drill, YYYY-MM-DD")
+	}
+	if drill.After(now) || drill.Before(now.AddDate(-1, 0, 0)) {
+		return Attestation{}, fault.Invalid("drill_out_of_date", "last_drill_on", "the last drill must be within the past 12 months")
+	}
+	note, err := checkText("note", in.Note, false, 2000)
+	if err != nil {
+		return Attestation{}, err
+	}
+	at := Attestation{ID: s.IDs.New("att"), ClinicID: clinicID, Treatment: treatment, Items: in.Items, LastDrillOn: in.LastDrillOn, Note: note,
+		AttestedBy: a.ID, AttestedAt: now, ExpiresAt: now.AddDate(0, months, 0)}
+	op, err := putOp(store.Key{PK: clinicPK(clinicID), SK: attestationSK(treatment, now, at.ID)}, at, 0)
+	if err != nil {
+		return Attestation{}, err
+	}
+	if err := s.commit(ctx, op, s.auditRec(a, "readiness.attest", clinicSubject(clinicID), treatment+" until "+at.ExpiresAt.Format(time.DateOnly)).Op()); err != nil {
+		return Attestation{}, err
+	}
+	return at, nil
+}
+
+// Readiness statuses.
+const (
+	Ready      = "ready"
+	Missing    = "missing"
+	ExpiredAtt = "expired"
+	NoDirector = "no_director" // no medical director on file: not enforced
+)
+
+// TreatmentReadiness is one treatment's readiness at a clinic.
+type TreatmentReadiness struct {
+	Treatment     string       `json:"treatment"`
+	Status        string       `json:"status"`
+	Offered       bool         `json:"offered"` // whether the widget offers it
+	Reason        string       `json:"reason,omitempty"`
+	RequiredItems []string     `json:"required_items"`
+	Attestation   *Attestation `json:"attestation,omitempty"`
+}
+
+// latest returns the newest attestation of each treatment.
+func (s *Service) latest(ctx context.Context, clinicID string) (map[string]Attestation, error) {
+	items, err := s.queryAll(ctx, store.Query{Index: store.Primary, PK: clinicPK(clinicID), SKPrefix: "READINESS#"})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Attestation{}
+	for _, it := range items { // SK order: per treatment, oldest first
+		var a Attestation
+		if err := json.Unmarshal(it.Data, &a); err != nil {
+			return nil, err
+		}
+		out[a.Treatment] = a
+	}
+	return out, nil
+}
+
+// ReadinessOf reports each of the clinic's treatments' readiness at now.
+func (s *Service) ReadinessOf(ctx context.Context, clinicID string, now time.Time) ([]TreatmentReadiness, error) {
+	clinic, err := s.Directory.Clinic(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := s.Directory.ClinicDirectors(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	latest, err := s.latest(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	out := []TreatmentReadiness{}
+	for _, t := range clinic.Treatments {
+		r := TreatmentReadiness{Treatment: t, RequiredItems: nonNil(s.Readiness.Treatments[t])}
+		name := s.Rules.CategoryName(t)
+		a, ok := latest[t]
+		if ok {
+			r.Attestation = &a
+		}
+		switch {
+		case len(dirs) == 0:
+			r.Status, r.Offered, r.Reason = NoDirector, true, "no medical director is on file for this clinic, so emergency readiness is not attested or enforced"
+		case !ok:
+			r.Status, r.Reason = Missing, "the medical director has not attested emergency readiness for "+name+" ("+s.itemList(t)+")"
+		case !now.Before(a.ExpiresAt):
+			r.Status, r.Reason = ExpiredAtt, "the emergency-readiness attestation for "+name+" expired on "+a.ExpiresAt.Format(time.DateOnly)+"; the medical director must attest again"
+		default:
+			r.Status, r.Offered = Ready, true
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *Service) itemList(t string) string {
+	var parts []string
+	for _, it := range s.Readiness.Treatments[t] {
+		parts = append(parts, s.Readiness.Items[it])
+	}
+	return strings.Join(parts, "; ")
+}
+
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
+// CheckTreatments implements exam.Oversight: an exam may not start for a
+// treatment whose readiness is missing or expired.
+func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) error {
+	rs, err := s.ReadinessOf(ctx, clinicID, now)
+	if err != nil {
+		return err
+	}
+	for i, t := range treatments {
+		for _, r := range rs {
+			if r.Treatment == t && !r.Offered {
+				return &fault.Error{Kind: fault.ErrInvalid, Code: "treatment_not_ready", Field: fmt.Sprintf("treatments[%d]", i),
+					Message: r.Reason, Details: map[string]any{"readiness": r.Status}}
+			}
+		}
+	}
+	return nil
+}
+
+// OfferedTreatments keeps the treatments the widget may offer now.
+func (s *Service) OfferedTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) ([]string, error) {
+	rs, err := s.ReadinessOf(ctx, clinicID, now)
+	if err != nil {
+		return nil, err
+	}
+	blocked := map[string]bool{}
+	for _, r := range rs {
+		blocked[r.Treatment] = !r.Offered
+	}
+	out := []string{}
+	for _, t := range treatments {
+		if !blocked[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
