@@ -280,4 +280,3 @@ func TestAdverseEventCSVNeutralisesFormulas(t *testing.T) {
 		t.Fatalf("csv:\n%s", csv)
 	}
 }
-
