@@ -21,6 +21,12 @@ await build({ ...common, entryPoints: [join(root, "src/loader.ts")], outfile: jo
 await build({ ...common, entryPoints: [join(root, "src/frame/main.ts")], outfile: join(dist, "frame.js"), format: "iife" });
 await build({ ...common, entryPoints: [join(root, "src/frame/frame.css")], outfile: join(dist, "frame.css"), loader: { ".css": "css" } });
 copyFileSync(join(root, "src/frame/frame.html"), join(dist, "frame.html"));
+// The provider console and the clinic dashboard (issue 8).
+await build({ ...common, entryPoints: [join(root, "src/console/main.ts")], outfile: join(dist, "console.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(root, "src/dashboard/main.ts")], outfile: join(dist, "dashboard.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(root, "src/shared/app.css")], outfile: join(dist, "app.css"), loader: { ".css": "css" } });
+copyFileSync(join(root, "src/console/console.html"), join(dist, "console.html"));
+copyFileSync(join(root, "src/dashboard/dashboard.html"), join(dist, "dashboard.html"));
 writeFileSync(join(dist, "SOURCES.sha256"), sourceHash(root) + "\n");
 
 if (check) {

@@ -106,6 +106,17 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	if err != nil {
 		return err
 	}
+	consoles := widget.ConsoleOptions{}
+	if dev {
+		// The consoles sign in against the dev issuer (OIDC code + PKCE).
+		oidc := &auth.DevOIDC{Issuer: issuer, RedirectOrigins: []string{base, strings.Replace(base, "127.0.0.1", "localhost", 1)}}
+		admins, err := oidc.ClinicAdminVerifier()
+		if err != nil {
+			return err
+		}
+		a.Deps.DevOIDC, a.Deps.ClinicAdmins = oidc, admins
+		consoles = widget.ConsoleOptions{Issuer: issuer.Issuer(), ConsoleClientID: oidc.ConsoleClient(), DashboardClientID: oidc.DashboardClient()}
+	}
 	if err := a.LoadSeed(ctx, seed); err != nil {
 		return err
 	}
@@ -120,6 +131,8 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 	defer signaling.Close() // after Shutdown: it does not wait for WebSockets
 	mux.Handle(localws.Path, signaling)
 	mux.Handle(widget.Prefix, a.WidgetHandler())
+	mux.Handle(widget.ConsolePrefix, widget.Consoles(consoles))
+	mux.Handle(widget.DashboardPrefix, widget.Consoles(consoles))
 	if len(seed.Clinics) > 0 {
 		// The demo clinic page embeds the widget from base; opened as
 		// http://localhost:PORT it is a different origin from the API's.
@@ -161,6 +174,12 @@ func printBanner(base, dataDir string, seed directory.Seed, dev bool) {
 	fmt.Printf("  try it            curl -s %s/v1/widget/config -H 'X-Goodfaith-Key: %s'\n", base, firstKey(seed))
 	if len(seed.Clinics) > 0 {
 		fmt.Printf("  demo clinic page  %s%s  (the patient widget, embedded cross-origin)\n", strings.Replace(base, "127.0.0.1", "localhost", 1), widget.DemoPrefix)
+	}
+	if dev {
+		fmt.Printf("  provider console  %s%s\n", base, widget.ConsolePrefix)
+		fmt.Printf("  clinic dashboard  %s%s\n", base, widget.DashboardPrefix)
+	} else {
+		fmt.Println("  restart with -dev to sign in to the provider console and clinic dashboard locally")
 	}
 	fmt.Printf("  widget script     <script src=\"%s%sgoodfaith.js\" data-key=\"%s\" async></script>\n", base, widget.Prefix, firstKey(seed))
 }

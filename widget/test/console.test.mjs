@@ -1,0 +1,193 @@
+// Browser tests of the provider console: Debian chromium via playwright-core
+// against the local server (-dev) on loopback.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { startConsoles, call, providerAuth, queuedExam, noViolations, signIn, XSS_NAME, XSS_MEDS } from "./consoles-harness.mjs";
+
+let env;
+before(async () => {
+  env = await startConsoles();
+});
+after(async () => {
+  if (env) await env.stop();
+});
+
+async function openConsole(query = "") {
+  const page = await env.browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${env.api}/console/${query}`);
+  await page.waitForSelector("#signin");
+  return { page, errors };
+}
+
+async function signedIn(provider = "prov_tx_md", query = "") {
+  const { page, errors } = await openConsole(query);
+  await signIn(page, provider);
+  await page.waitForSelector("#queue-h");
+  return { page, errors };
+}
+
+const row = (id) => `#queue-table tr[data-exam="${id}"]`;
+
+test("provider signs in (OIDC code + PKCE against the dev issuer), the queue updates without reload, claims, reviews with flags first and patient HTML as text, approves with orders, and the signed PSO appears with its PDF; axe is clean on every page", async () => {
+  const first = await queuedExam(env);
+  const { page, errors } = await openConsole();
+  await noViolations(page, "console sign-in");
+  await signIn(page, "prov_tx_md", async (p) => {
+    assert.match(await p.locator("h1").innerText(), /provider console/);
+    await noViolations(p, "dev issuer sign-in page");
+  });
+  await page.waitForSelector(row(first), { timeout: 15000 });
+  assert.match(await page.locator("#who").innerText(), /prov_tx_md/);
+  assert.equal(await page.evaluate(() => Object.keys(sessionStorage).length + localStorage.length), 0, "no token or PKCE state left in storage");
+  assert.doesNotMatch(page.url(), /code=|state=/, "the code is removed from the address bar");
+  await noViolations(page, "queue");
+
+  // A new exam appears without a reload.
+  const navs = [];
+  page.on("framenavigated", (f) => f === page.mainFrame() && navs.push(f.url()));
+  const second = await queuedExam(env, { first_name: "Bea", last_name: "Ruiz", dob: "1991-05-06", email: "bea@example.com" });
+  await page.waitForSelector(row(second), { timeout: 15000 });
+  assert.deepEqual(navs, [], "the page did not reload");
+  assert.match(await page.locator(row(first)).innerText(), /Neurotoxin/);
+  assert.match(await page.locator(row(first)).innerText(), /pregnan/i, "queue shows the flag");
+
+  // Claim: the review opens, flags before identity and answers.
+  await page.click(`${row(first)} button`);
+  await page.waitForSelector("#review #flags li");
+  const order = await page.evaluate(() => {
+    const ids = ["flags", "identity", "answers", "photos", "decision"].map((id) => document.getElementById(id));
+    return ids.every((el, i) => i === 0 || (ids[i - 1].compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0);
+  });
+  assert.ok(order, "flags come first, then identity, answers, photos, decision");
+  const firstAnswer = await page.locator("#answers dt").first().innerText();
+  assert.match(firstAnswer, /flagged/, "flagged answers are listed first");
+  // Patient HTML is text.
+  assert.equal(await page.locator("#patient-name").innerText(), XSS_NAME + " Lopez");
+  assert.equal(await page.locator('#answers dd[data-link="medications"]').innerText(), XSS_MEDS);
+  assert.equal(await page.locator("#review img[src=x], #review b, #review script").count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  // The photo is shown.
+  await page.waitForFunction(() => [...document.querySelectorAll("#photos img")].some((i) => i.complete && i.naturalWidth > 0));
+  assert.match(await page.locator("#d-neurotoxin-prefill").innerText(), /No earlier order/);
+  assert.equal(await page.locator("#prior").innerText(), "None.");
+  await noViolations(page, "review");
+  // The claimed exam has left the queue.
+  await page.waitForSelector(row(first), { state: "detached", timeout: 15000 });
+
+  // Approving needs the attestation.
+  await page.fill("#d-neurotoxin-product", "onabotulinumtoxinA");
+  await page.fill("#d-neurotoxin-dose", "20 units");
+  await page.fill("#d-neurotoxin-route", "intramuscular");
+  await page.fill("#d-neurotoxin-areas", "glabella, forehead");
+  await page.fill("#d-neurotoxin-frequency", "every 12 weeks");
+  await page.fill("#d-neurotoxin-refills", "2");
+  await page.fill("#d-neurotoxin-valid_days", "180");
+  await page.click("#sign");
+  assert.match(await page.locator("#decision-error").innerText(), /Attest/);
+  await noViolations(page, "decision with error");
+  await page.check("#d-attest");
+  await page.click("#sign");
+  await page.waitForSelector("#pso");
+  const psoText = await page.locator("#pso").innerText();
+  assert.match(psoText, /pso_/);
+  assert.match(psoText, /onabotulinumtoxinA/);
+  assert.match(psoText, /glabella/);
+  await noViolations(page, "signed PSO");
+
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#pso-pdf")]);
+  const pdf = readFileSync(await dl.path());
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+  assert.match(dl.suggestedFilename(), /^pso_.*\.pdf$/);
+
+  // The API agrees: decided, approved, with a PSO.
+  const clinic = await call(env, "GET", `/v1/clinic/exams/${first}`, undefined, { Authorization: "Bearer sk_test_glow" });
+  assert.equal(clinic.json.exam.outcome, "approved");
+  assert.ok(clinic.json.exam.pso.id);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("provider defers with a reason (required), prior orders of the same patient are listed and the order form is prefilled from the clinic's last order", async () => {
+  // Same patient as a decided exam: approve one by API first.
+  const auth = await providerAuth(env, "prov_tx_md");
+  const earlier = await queuedExam(env, { first_name: "Cara", last_name: "Diaz", dob: "1985-01-01", email: "cara@example.com" });
+  assert.equal((await call(env, "POST", `/v1/provider/exams/${earlier}/claim`, undefined, auth)).status, 200);
+  const ok = await call(env, "POST", `/v1/provider/exams/${earlier}/decision`, {
+    outcome: "approved", orders: [{ treatment: "neurotoxin", product: "abobotulinumtoxinA", dose: "50 units", route: "intramuscular", refills: 1 }], attestation: { accepted: true },
+  }, auth);
+  assert.equal(ok.status, 201, ok.text);
+  const id = await queuedExam(env, { first_name: "Cara", last_name: "Diaz", dob: "1985-01-01", email: "cara@example.com" });
+
+  const { page, errors } = await signedIn();
+  await page.waitForSelector(row(id), { timeout: 15000 });
+  await page.click(`${row(id)} button`);
+  await page.waitForSelector("#decision");
+  assert.match(await page.locator("#prior").innerText(), /approved/);
+  assert.match(await page.locator("#prior").innerText(), /abobotulinumtoxinA 50 units/);
+  assert.equal(await page.inputValue("#d-neurotoxin-product"), "abobotulinumtoxinA", "prefilled from the clinic's last order");
+  assert.equal(await page.inputValue("#d-neurotoxin-dose"), "50 units");
+  assert.match(await page.locator("#d-neurotoxin-prefill").innerText(), /prefilled from this clinic's last/);
+
+  await page.check('input[name="d-neurotoxin-outcome"][value="defer"]');
+  await page.click("#sign");
+  assert.match(await page.locator("#decision-error").innerText(), /reason is required/);
+  const reason = `Needs OB clearance <b>first</b>`;
+  await page.fill("#d-neurotoxin-reason", reason);
+  await page.click("#sign");
+  await page.waitForSelector("#decided");
+  assert.match(await page.locator("#decided").innerText(), /deferred/);
+  assert.equal(await page.locator("#pso").count(), 0, "no PSO for a deferral");
+  const clinic = await call(env, "GET", `/v1/clinic/exams/${id}`, undefined, { Authorization: "Bearer sk_test_glow" });
+  assert.equal(clinic.json.exam.outcome, "deferred");
+  assert.match(clinic.json.exam.reason, /Needs OB clearance <b>first<\/b>/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("access: a provider cannot open an exam they do not hold, release puts it back, and another provider's claim is refused", async () => {
+  const id = await queuedExam(env, { first_name: "Dee", last_name: "Ng", dob: "1979-03-03", email: "dee@example.com" });
+  const md = await providerAuth(env, "prov_tx_md");
+  const np = await providerAuth(env, "prov_multi_np");
+  const ca = await providerAuth(env, "prov_ca_do");
+  for (const who of [md, np, ca]) {
+    assert.equal((await call(env, "GET", `/v1/provider/exams/${id}`, undefined, who)).status, 404, "unclaimed exam is not readable");
+    assert.equal((await call(env, "GET", `/v1/provider/exams/${id}/history`, undefined, who)).status, 404);
+  }
+  assert.equal((await call(env, "POST", `/v1/provider/exams/${id}/claim`, undefined, ca)).status, 404, "not eligible in TX");
+
+  // In the browser: the NP claims, the MD's console then cannot open it.
+  const { page } = await signedIn("prov_multi_np");
+  await page.waitForSelector(row(id), { timeout: 15000 });
+  await page.click(`${row(id)} button`);
+  await page.waitForSelector("#review");
+  assert.equal((await call(env, "GET", `/v1/provider/exams/${id}`, undefined, md)).status, 404);
+  assert.equal((await call(env, "POST", `/v1/provider/exams/${id}/claim`, undefined, md)).status, 409);
+  // Release: back in the queue, and gone from the NP's view.
+  await page.click("#release");
+  await page.waitForSelector("#review", { state: "detached" });
+  await page.waitForSelector(row(id), { timeout: 15000 });
+  assert.equal((await call(env, "GET", `/v1/provider/exams/${id}`, undefined, np)).status, 404);
+  await page.close();
+});
+
+test("the console locks when idle and forgets the token", async () => {
+  const { page } = await signedIn("prov_tx_md", "?idle=2");
+  await page.waitForSelector("text=Console locked", { timeout: 10000 });
+  assert.match(await page.locator("[role=alert]").innerText(), /inactivity/);
+  // Nothing of the session remains to call the API with.
+  let calls = 0;
+  page.on("request", (r) => r.url().includes("/v1/") && calls++);
+  await page.waitForTimeout(6000);
+  assert.equal(calls, 0, "no API calls after the lock");
+  assert.equal(await page.locator("#queue").count(), 0);
+  await noViolations(page, "locked console");
+  // Signing in again works.
+  await page.click("#signin");
+  await page.waitForURL(/\/dev\/authorize/);
+  await page.click('button[value="prov_tx_md"]');
+  await page.waitForSelector("#queue-h");
+  await page.close();
+});
