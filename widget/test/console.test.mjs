@@ -110,7 +110,7 @@ test("provider signs in (OIDC code + PKCE against the dev issuer), the queue upd
   await page.close();
 });
 
-test("provider defers with a reason (required), prior orders of the same patient are listed and the order form is prefilled from the clinic's last order", async () => {
+test("provider defers with a reason (required) and the clinic dashboard shows it; prior orders of the same patient are listed and the order form is prefilled from the clinic's last order", async () => {
   // Same patient as a decided exam: approve one by API first.
   const auth = await providerAuth(env, "prov_tx_md");
   const earlier = await queuedExam(env, { first_name: "Cara", last_name: "Diaz", dob: "1985-01-01", email: "cara@example.com" });
@@ -145,6 +145,21 @@ test("provider defers with a reason (required), prior orders of the same patient
   assert.match(clinic.json.exam.reason, /Needs OB clearance <b>first<\/b>/);
   assert.deepEqual(errors, []);
   await page.close();
+
+  // The clinic dashboard shows the deferral, its reason as text, and what to do next.
+  const dash = await env.browser.newPage();
+  await dash.goto(`${env.api}/dashboard/`);
+  await dash.waitForSelector("#signin");
+  await signIn(dash, "clinic_glow");
+  await dash.waitForSelector(`#exams-table tr[data-exam="${id}"]`);
+  await dash.click(`#exams-table tr[data-exam="${id}"] button`);
+  await dash.waitForSelector("#exam-reason");
+  assert.equal(await dash.locator("#exam-outcome").innerText(), "deferred");
+  assert.match(await dash.locator("#exam-reason").innerText(), /Needs OB clearance <b>first<\/b>/);
+  assert.equal(await dash.locator("#exam-reason b").count(), 0);
+  assert.match(await dash.locator("#exam-next").innerText(), /Contact the patient/);
+  await noViolations(dash, "dashboard deferred exam");
+  await dash.close();
 });
 
 test("access: a provider cannot open an exam they do not hold, release puts it back, and another provider's claim is refused", async () => {
