@@ -60,6 +60,8 @@ type Store struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit that adds changes
 
+	group groupCommit // group.go
+
 	closeOnce   sync.Once
 	closed      chan struct{}
 	janitorDone chan struct{}
@@ -392,23 +394,8 @@ func checkCondition(cond store.Condition, old *loaded) error {
 	return fmt.Errorf("%w: want %s, found %s", store.ErrConditionFailed, want, found)
 }
 
-// update runs fn in a write transaction and wakes consumers if it added
-// changes.
-func (s *Store) update(fn func(w *writer) error) error {
-	var added bool
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := newWriter(tx, s.opts.clock.Now())
-		if err := fn(w); err != nil {
-			return err
-		}
-		added = w.added
-		return nil
-	})
-	if err == nil && added {
-		s.notify()
-	}
-	return err
-}
+// update (group.go) runs fn in a write transaction, grouped with
+// concurrent writers, and wakes consumers if it added changes.
 
 // loaded is a stored item with its record.
 type loaded struct {
