@@ -48,6 +48,9 @@ type Settings struct {
 	ICE             *ice.Config // short-lived TURN credentials; overrides ICEServers
 	RetiredJWKSKeys []jwk.Key   // keys that signed PSOs before a rotation
 	DevWebhooks     bool        // also accept http(s) webhook URLs to loopback (-dev)
+	// Directors verifies medical directors' JWTs; default, with DevIssuer,
+	// the dev issuer's director tokens (oversight.go).
+	Directors httpapi.ProviderVerifier
 }
 
 // App is the assembled service.
@@ -91,6 +94,9 @@ func New(p Ports, s Settings) (*App, error) {
 		PublicOrigin: s.PublicOrigin, VerifyBaseURL: s.VerifyBaseURL, ICEServers: s.ICEServers, ICE: s.ICE, DevIssuer: s.DevIssuer,
 	}
 	if err := a.wireIntegrations(); err != nil {
+		return nil, err
+	}
+	if err := a.wireOversight(); err != nil { // oversight.go
 		return nil, err
 	}
 	return a, nil

@@ -16,6 +16,7 @@ func (a *api) clinicRoutes(mux *http.ServeMux) {
 	a.handle(mux, "POST /v1/clinic/psos/{id}/revoke", a.clinicKey, a.clinicRevokePSO, idempotent)
 	a.integrationRoutes(mux)    // usage, statements, webhooks, invites: integrations.go
 	a.clinicSettingsRoutes(mux) // clinicsettings.go
+	a.directorRoutes(mux)       // medical-director oversight: director.go
 }
 
 func (a *api) clinicListExams(c *call) (reply, error) {

@@ -16,7 +16,8 @@ func (a *api) providerRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/provider/exams/{id}/attachments/{att}", a.provider, a.attachmentURL)
 	a.handle(mux, "POST /v1/provider/exams/{id}/decision", a.provider, a.decide, idempotent)
 	a.handle(mux, "PUT /v1/provider/presence", a.provider, a.putPresence)
-	a.consoleProviderRoutes(mux) // history, PSO PDF: consoleapi.go
+	a.consoleProviderRoutes(mux)  // history, PSO PDF: consoleapi.go
+	a.directorProviderRoutes(mux) // protocol prefill: director.go
 }
 
 func (a *api) queue(c *call) (reply, error) {

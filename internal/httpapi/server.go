@@ -21,6 +21,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/idempotency"
 	"github.com/goodfaith/goodfaith/internal/ids"
+	"github.com/goodfaith/goodfaith/internal/oversight"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
@@ -69,6 +70,11 @@ type Deps struct {
 	ClinicAdmins ProviderVerifier
 	// Integrations serve usage, statements, webhooks and invites.
 	Integrations
+	// Oversight, if set, serves the medical director's routes and the
+	// clinic's oversight routes (director.go); Directors verifies the
+	// directors' JWTs.
+	Oversight *oversight.Service
+	Directors ProviderVerifier
 }
 
 // Audience selects a group of routes; a Lambda serves one audience.
@@ -197,7 +203,11 @@ func (a *api) fail(r *http.Request, err error) reply {
 
 func scopeOf(c *call) string {
 	p := c.principal
-	return string(p.Role) + "|" + p.ClinicID + "|" + p.ExamID + "|" + p.ProviderID
+	s := string(p.Role) + "|" + p.ClinicID + "|" + p.ExamID + "|" + p.ProviderID
+	if p.DirectorID != "" {
+		s += "|" + p.DirectorID // two directors of one clinic never share replays
+	}
+	return s
 }
 
 func fingerprint(r *http.Request, body []byte) string {
