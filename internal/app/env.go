@@ -150,6 +150,7 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 	if err != nil {
 		return nil, nil, err
 	}
+	a.Deps.ClinicAdmins = clinicAdminsFromEnv(getenv, env.providerIssuer, keys, clk) // clinicadmins.go
 	return a, home, nil
 }
 
