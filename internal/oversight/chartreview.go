@@ -99,7 +99,7 @@ type QueueItem struct {
 
 // ProviderStats is chart-review completion for one provider.
 type ProviderStats struct {
-	ProviderID string  `json:"provider_id"`
+	ProviderID string  `json:"provider_id,omitempty"`
 	Decided    int     `json:"decided"`
 	Sampled    int     `json:"sampled"`
 	Reviewed   int     `json:"reviewed"`
