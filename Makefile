@@ -10,8 +10,8 @@ test: ## every test: installs and starts DynamoDB Local and MinIO, -race, brief 
 test-short: ## unit and embedded-store tests only (no services)
 	go test -short -race ./...
 
-bench: ## benchmarks (figures for the closing notes)
-	go test -run '^$$' -bench . -benchtime 2s ./internal/e2e/ ./internal/store/boltstore/
+bench: ## the budgets, measured briefly: Go benchmarks, load runs on both homes (exams/s, p99), Lambda cold start and size, widget sizes, cost per exam, read endpoint vs bare net/http
+	bash infra/load/bench.sh
 
 widget: ## rebuild the patient widget (widget/dist, committed) after changing widget/src
 	cd widget && npm ci --no-audit --no-fund && npm run build

@@ -175,3 +175,25 @@ func TestQuantileNearestRank(t *testing.T) {
 		t.Fatalf("p50 %v p99 %v p100 %v", quantile(ds, 0.5), quantile(ds, 0.99), quantile(ds, 1))
 	}
 }
+
+// The bench table reports what it found and says "not measured" for what
+// it did not, never a made-up figure.
+func TestSummaryMarksMissingFigures(t *testing.T) {
+	dir := t.TempDir()
+	res := Result{ExamsPerSec: 12.5, Decided: 100, Seconds: 8, Verification: Verification{NotFinal: []string{"exam_x"}}, Endpoints: []EndpointSummary{{Endpoint: "POST /v1/exams", P99ms: 20}},
+		ReadRatio: &ReadRatio{OursPerSec: 4000, BarePerSec: 8000, Ratio: 0.5}}
+	raw, _ := json.Marshal(res)
+	os.WriteFile(filepath.Join(dir, "embedded.json"), raw, 0o644)
+	os.WriteFile(filepath.Join(dir, "gobench.txt"), []byte("BenchmarkRenderPDF-2   \t      30\t  19418897 ns/op\n"), 0o644)
+	var out bytes.Buffer
+	if err := summary(dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"12.50 (100 decided", "END STATE FAILED", "20.0 ms (POST /v1/exams)", "19.419 ms/op", "= 50%",
+		"DynamoDB Local + MinIO | not measured", "infra cost per exam", "Lambda cold start", "widget sizes"} {
+		if !strings.Contains(strings.Join(strings.Fields(s), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}

@@ -109,8 +109,16 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "write the result as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process server and the clients) to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	summaryDir := fs.String("summary", "", "print make bench's table from the files infra/load/bench.sh wrote in this folder, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *summaryDir != "" {
+		if err := summary(*summaryDir, stdout); err != nil {
+			fmt.Fprintln(stderr, "load:", err)
+			return 1
+		}
+		return 0
 	}
 	if *duration > 15*time.Minute || *duration <= 0 || *rate <= 0 || *rate > 1000 || *concurrency < 1 || *workers < 1 {
 		fmt.Fprintln(stderr, "load: need 0 < -duration ≤ 15m, 0 < -rate ≤ 1000, -concurrency ≥ 1, -workers ≥ 1")
