@@ -79,6 +79,10 @@ func Handler(o Options) http.Handler {
 			serveFrame(w, r, o)
 			return
 		}
+		if name == "" {
+			serveInvite(w, o)
+			return
+		}
 		a, ok := assets[name]
 		if !ok {
 			http.NotFound(w, r)
@@ -142,6 +146,26 @@ func serveFrame(w http.ResponseWriter, r *http.Request, o Options) {
 		return
 	}
 	h.Set("Content-Security-Policy", frameCSP(SafeOrigins(origins), SafeOrigins(o.ConnectSrc)))
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+	_, _ = w.Write(b)
+}
+
+// serveInvite serves Prefix itself, where an invite link lands
+// (internal/invite: Prefix?exam=…#patient_token=…): the frame app as a page
+// of its own, which no other site may embed. The token stays in the
+// fragment, which browsers never send to a server; the app reads it and
+// removes it from the address bar.
+func serveInvite(w http.ResponseWriter, o Options) {
+	b, err := dist.ReadFile("dist/frame.html")
+	if err != nil {
+		http.Error(w, "widget not built", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", frameCSP(nil, SafeOrigins(o.ConnectSrc)))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")

@@ -140,7 +140,7 @@ func TestAssets(t *testing.T) {
 	if got := get(h, "/widget/goodfaith.js").Header().Get("Cross-Origin-Resource-Policy"); got != "cross-origin" {
 		t.Errorf("loader CORP %q, want cross-origin (other sites load it)", got)
 	}
-	for _, target := range []string{"/widget/", "/widget/SOURCES.sha256", "/widget/../embed.go", "/widget/dist/frame.js", "/other"} {
+	for _, target := range []string{"/widget/SOURCES.sha256", "/widget/../embed.go", "/widget/dist/frame.js", "/other"} {
 		if rec := get(h, target); rec.Code != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", target, rec.Code)
 		}
@@ -181,5 +181,25 @@ func TestSafeOrigins(t *testing.T) {
 	want := []string{"https://a.example", "https://a.example", "http://b.example:8080"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("SafeOrigins = %q, want %q", got, want)
+	}
+}
+
+// TestInvitePage: an invite link (Prefix?exam=…#patient_token=…) opens the
+// frame app as a page that no site may embed, uncached, sending no referrer.
+func TestInvitePage(t *testing.T) {
+	rec := get(testHandler(), "/widget/?exam=ex_123")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `src="frame.js"`) {
+		t.Fatalf("invite page: %d %q", rec.Code, rec.Body.String())
+	}
+	csp := rec.Header().Get("Content-Security-Policy")
+	for _, must := range []string{"frame-ancestors 'none'", "script-src 'self'", "connect-src 'self' https://bucket.s3.us-east-1.amazonaws.com"} {
+		if !strings.Contains(csp, must) {
+			t.Errorf("invite CSP %q lacks %q", csp, must)
+		}
+	}
+	for k, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Content-Type": "text/html; charset=utf-8"} {
+		if got := rec.Header().Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
 	}
 }

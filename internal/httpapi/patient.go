@@ -1,16 +1,20 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
+	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/questionnaire"
+	"github.com/goodfaith/goodfaith/internal/rules"
 )
 
 func (a *api) patientRoutes(mux *http.ServeMux) {
-	a.handle(mux, "GET /v1/widget/config", a.widgetKey, a.widgetConfig)
+	a.handle(mux, "GET /v1/widget/config", a.widgetKeyOrPatient, a.widgetConfig)
 	a.handle(mux, "POST /v1/exams", a.widgetKey, a.createExam, idempotent)
 	a.handle(mux, "GET /v1/exams/{id}", a.patient, a.getExam)
 	a.handle(mux, "PUT /v1/exams/{id}/intake", a.patient, a.putIntake)
@@ -18,6 +22,36 @@ func (a *api) patientRoutes(mux *http.ServeMux) {
 	a.handle(mux, "POST /v1/exams/{id}/attachments", a.patient, a.addAttachment, idempotent)
 	a.handle(mux, "POST /v1/exams/{id}/cancel", a.patient, a.cancelExam, idempotent)
 	a.handle(mux, "GET /v1/ice-servers", a.patientOrProvider, a.iceServers)
+}
+
+// widgetKeyOrPatient authenticates the widget config: by the clinic's
+// publishable key (the embedded widget), or by a patient token (an invite
+// link, opened on our own origin with no key at hand), for the token's
+// clinic.
+func (a *api) widgetKeyOrPatient(c *call) error {
+	if c.r.Header.Get("X-Goodfaith-Key") != "" || c.r.Header.Get("Authorization") == "" {
+		return a.widgetKey(c)
+	}
+	if err := a.patient(c); err != nil {
+		return err
+	}
+	clinic, err := a.Directory.Clinic(c.r.Context(), c.principal.ClinicID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return auth.ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	c.clinic = clinic
+	return nil
+}
+
+// ruleView is what the rules require for one treatment in one state, after
+// the clinic's tightenings: the widget offers only these modalities and
+// asks for photos up front when async needs them.
+type ruleView struct {
+	Modalities          []rules.Modality `json:"modalities"`
+	AsyncRequiresPhotos bool             `json:"async_requires_photos"`
 }
 
 type treatmentView struct {
@@ -29,9 +63,6 @@ type treatmentView struct {
 func (a *api) widgetConfig(c *call) (reply, error) {
 	rs := a.Exams.Rules
 	now := a.Clock.Now()
-	if err := a.offeredOnly(c, now); err != nil { // emergency readiness: director.go
-		return reply{}, err
-	}
 	treatments := []treatmentView{}
 	qs := map[string]questionnaire.Questionnaire{}
 	for _, t := range c.clinic.Treatments {
@@ -41,18 +72,23 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 		}
 	}
 	// A state is offered when at least one of the clinic's treatments may be
-	// examined there today.
+	// examined there today; rules[state][treatment] says how.
 	states := []string{}
+	byState := map[string]map[string]ruleView{}
 	ovs, err := a.clinicOverrides(c) // the clinic's tightenings (clinicrules.go)
 	if err != nil {
 		return reply{}, err
 	}
 	for _, st := range rs.States() {
+		per := map[string]ruleView{}
 		for _, t := range c.clinic.Treatments {
-			if _, err := rs.ForClinicExam(st, []string{t}, now, ovs); err == nil {
-				states = append(states, st)
-				break
+			if ex, err := rs.ForClinicExam(st, []string{t}, now, ovs); err == nil {
+				per[t] = ruleView{Modalities: ex.Modalities, AsyncRequiresPhotos: ex.AsyncRequiresPhotos}
 			}
+		}
+		if len(per) > 0 {
+			states = append(states, st)
+			byState[st] = per
 		}
 	}
 	hoursView, err := a.hoursView(c)
@@ -67,6 +103,7 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 		"clinic":         map[string]any{"id": c.clinic.ID, "name": c.clinic.Name, "branding": nonNilMap(c.clinic.Branding)},
 		"treatments":     treatments,
 		"states":         states,
+		"rules":          byState,
 		"questionnaires": qs,
 		"hours":          hoursView,
 		"languages":      languages,

@@ -217,25 +217,32 @@ test("a host page on another origin, under a strict CSP, embeds the widget; the 
   await page.close();
 });
 
-test("Texas needs photos for an online review: submitting without one says so at the photo question; a deferral shows the provider's reason as text", async () => {
+test("Texas needs photos for an online review: the photo question says so up front, and an online review cannot go on without one (before any submit); a deferral shows the provider's reason as text", async () => {
   const { page, frame } = await openHost();
   await chooseTreatment(frame);
   await next(frame);
   await fillIdentity(frame, { first: "Lee", last: "Park", email: "lee@example.com" });
   await next(frame);
+  // Known from the widget config's rules, before anything is submitted.
+  assert.match(await frame.locator("#q-photos-req").innerText(), /Required for an online review in your state/);
+  assert.match(await frame.getAttribute("#q-photos", "aria-describedby"), /q-photos-req/);
   await answerAll(frame, {}, { photo: false });
   await next(frame);
   await frame.check("#c-telehealth");
   await frame.check("#c-privacy");
   await next(frame);
+  // The online review is chosen: without a photo it goes back to the photo
+  // question instead of on to review and submit.
+  assert.equal(await step(frame), "How would you like to be seen?");
+  assert.equal(await frame.isChecked("#m-0"), true);
   await next(frame);
-  assert.equal(await step(frame), "Review and submit");
-  await next(frame);
-  // Back at the questions, the photo question carries the error.
   assert.equal(await step(frame), "Your health history");
   assert.match(await frame.locator("#q-photos-err").innerText(), /Photos are required/);
   assert.equal(await frame.getAttribute("#q-photos", "aria-invalid"), "true");
   await noA11yViolations(frame, "photo required");
+  const drafts = await apiCall(env, "GET", "/v1/clinic/exams?status=draft", undefined, { Authorization: "Bearer sk_test_widget" });
+  assert.equal(drafts.status, 200, drafts.text);
+  assert.ok(drafts.json.items.some((i) => i.patient.first_name === "Lee"), "Lee's exam is still a draft: nothing was submitted");
   // A file of the wrong type is refused before any upload.
   await frame.setInputFiles("#q-photos", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hi") });
   assert.match(await frame.locator("#q-photos-status").innerText(), /JPEG, PNG or HEIC/);
@@ -275,11 +282,21 @@ test("Spanish: the widget speaks Spanish, errors included, and stays accessible"
   await next(frame);
   assert.equal(await step(frame), "Su historial médico");
   assert.equal(await frame.locator("#w-pregnant label").first().innerText(), "Sí");
+  // The questions themselves are in Spanish (the questionnaires' FHIR
+  // translations), photo question and its requirement included.
+  const legend = async (id) => (await frame.locator(`#w-${id} legend`).innerText()).replace(/\s*\*$/, "");
+  assert.equal(await legend("pregnant"), "¿Está embarazada o intentando quedar embarazada?");
+  assert.match(await frame.locator("#w-neuromuscular_disease legend").innerText(), /^¿Tiene alguna enfermedad neuromuscular/);
+  assert.match(await frame.locator("#w-photos label").innerText(), /^Fotos de la zona a tratar/);
+  assert.match(await frame.locator("#q-photos-req").innerText(), /Obligatorio para una revisión en línea/);
+  const english = await frame.$$eval(".q legend, .q label[for]", (els) => els.map((e) => e.textContent).filter((x) => /\b(Are|Do|Have|you)\b/.test(x)));
+  assert.deepEqual(english, [], "questions left in English");
   await noA11yViolations(frame, "es questions");
   // Switching language keeps the answers and the step.
   await frame.check("#w-pregnant input[value=false]");
   await frame.selectOption("#lang", "en");
   assert.equal(await step(frame), "Your health history");
+  assert.equal(await legend("pregnant"), "Are you pregnant or trying to become pregnant?");
   assert.equal(await frame.isChecked("#w-pregnant input[value=false]"), true);
   await page.close();
 });
@@ -391,4 +408,122 @@ test("the local server's demo clinic page embeds the widget cross-origin", async
   assert.match(await page.locator("#events").innerText(), /goodfaith:ready/);
   assert.deepEqual(violations.filter((v) => !v.startsWith("Failed to load resource")), []);
   await page.close();
+});
+
+test("where an online review is the only way (clinic's tightened TX rules), the photo question is required up front and blocks the questions step; GLP-1, whose questionnaire has no photo question, gets one whose photo reaches the provider", async () => {
+  const sk = { Authorization: "Bearer sk_test_widget" };
+  const put = await apiCall(env, "PUT", "/v1/clinic/rules", { rules: [{ state: "TX", treatment: "glp1", modalities: ["async"] }] }, sk);
+  assert.equal(put.status, 200, put.text);
+  try {
+    const { page, frame } = await openHost();
+    await chooseTreatment(frame, "glp1");
+    await next(frame);
+    await fillIdentity(frame, { first: "Rosa", last: "Diaz", email: "rosa@example.com" });
+    await next(frame);
+    assert.equal(await step(frame), "Your health history");
+    // The widget's own photo question, required (asterisk) before any submit.
+    assert.match(await frame.locator("#w-_photos label").innerText(), /Photos of yourself.*\*/s);
+    assert.match(await frame.locator("#q-_photos-req").innerText(), /Required: your state's rules need photos/);
+    await answerAll(frame, {}, { photo: false });
+    await frame.click("#next");
+    await frame.waitForSelector("#q-_photos-err");
+    assert.equal(await step(frame), "Your health history");
+    assert.match(await frame.locator("#q-_photos-err").innerText(), /Photos are required/);
+    await noA11yViolations(frame, "extra photo question required");
+    await frame.setInputFiles("#q-_photos", { name: "me.png", mimeType: "image/png", buffer: PNG });
+    await frame.waitForFunction(() => /1 photo/.test(document.getElementById("q-_photos-status").textContent));
+    await next(frame);
+    assert.equal(await step(frame), "Consent and privacy");
+    await frame.check("#c-telehealth");
+    await frame.check("#c-privacy");
+    await next(frame);
+    assert.equal(await frame.isDisabled("#m-1"), true, "video is not offered");
+    await next(frame);
+    assert.equal(await step(frame), "Review and submit");
+    assert.match(await frame.locator("#review-answers").innerText(), /1 photo/);
+    await next(frame);
+    await frame.waitForSelector("#state");
+
+    const md = await providerToken();
+    const queue = await apiCall(env, "GET", "/v1/provider/queue", undefined, md);
+    const item = queue.json.items.find((i) => i.treatments.includes("glp1"));
+    assert.ok(item, queue.text);
+    assert.equal((await apiCall(env, "POST", `/v1/provider/exams/${item.exam_id}/claim`, undefined, md)).status, 200);
+    const full = await apiCall(env, "GET", `/v1/provider/exams/${item.exam_id}`, undefined, md);
+    assert.equal(full.json.exam.attachments.length, 1, "the photo reached the provider");
+    assert.equal(full.json.exam.answers._photos, undefined, "the widget's own question is not an answer");
+    await page.close();
+  } finally {
+    const reset = await apiCall(env, "PUT", "/v1/clinic/rules", { rules: [] }, sk);
+    assert.equal(reset.status, 200, reset.text);
+  }
+});
+
+test("an invite link (/widget/?exam=…#patient_token=…) resumes the clinic's draft: the token leaves the address bar, the details are the clinic's, a reload keeps going, and the patient completes the intake", async () => {
+  const sk = { Authorization: "Bearer sk_test_widget" };
+  const inv = await apiCall(env, "POST", "/v1/clinic/invites", {
+    patient: { first_name: "Inés", last_name: "Rivera", dob: "1985-07-09", email: "ines@example.com", state: "TX" },
+    treatments: ["neurotoxin"],
+  }, sk);
+  assert.equal(inv.status, 201, inv.text);
+  const link = new URL(inv.json.url);
+  assert.equal(link.origin + link.pathname, env.api + "/widget/");
+  const token = new URLSearchParams(link.hash.slice(1)).get("patient_token");
+  assert.ok(token && link.searchParams.get("exam") === inv.json.exam_id, inv.json.url);
+
+  const page = await env.browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const sent = [];
+  page.on("request", (r) => sent.push(r.url() + " " + JSON.stringify(r.headers()["referer"] || "")));
+  await page.goto(inv.json.url);
+  await page.waitForSelector("main section h1");
+  // Straight to the questionnaire; the token is gone from the address bar.
+  assert.equal(await page.locator("main section h1").innerText(), "Your health history");
+  assert.ok(!page.url().includes(token) && !page.url().includes("#"), page.url());
+  assert.equal(await page.evaluate(() => location.hash), "");
+  for (const r of sent) assert.ok(!r.includes(token), "the token went out in a URL or referrer: " + r);
+  await noA11yViolations(page, "invite questions");
+  // TX requires photos for an online review: said up front here too.
+  assert.match(await page.locator("#q-photos-req").innerText(), /Required for an online review/);
+  await page.check("#w-pregnant input[value=false]");
+  // A reload (the fragment is gone) keeps the exam and the answers.
+  await page.reload();
+  await page.waitForSelector("main section h1");
+  assert.equal(await page.locator("main section h1").innerText(), "Your health history");
+  assert.equal(await page.isChecked("#w-pregnant input[value=false]"), true);
+  // The clinic's details, read-only, with no way to start over.
+  await page.click("button.secondary");
+  await page.waitForSelector("#f-first");
+  assert.equal(await page.inputValue("#f-first"), "Inés");
+  assert.equal(await page.inputValue("#f-dob"), "1985-07-09");
+  assert.equal(await page.getAttribute("#f-first", "readonly"), "");
+  assert.match(await page.locator("main section .hint").first().innerText(), /Your clinic entered these details/);
+  assert.equal(await page.locator("text=Start over").count(), 0);
+  await next(page);
+  await answerAll(page);
+  await next(page);
+  await page.check("#c-telehealth");
+  await page.check("#c-privacy");
+  await next(page);
+  await next(page);
+  assert.equal(await page.locator("main section h1").innerText(), "Review and submit");
+  assert.match(await page.locator("#review-you").innerText(), /Rivera/);
+  await next(page);
+  await page.waitForSelector("#state");
+  assert.match(await page.locator("#thanks").innerText(), /Inés/);
+
+  const ex = await apiCall(env, "GET", `/v1/clinic/exams/${inv.json.exam_id}`, undefined, sk);
+  assert.equal(ex.status, 200, ex.text);
+  assert.notEqual(ex.json.exam.status, "draft", "the invited exam was submitted");
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // A link without its token, or with a bad one, says so plainly.
+  const bad = await env.browser.newPage();
+  await bad.goto(`${env.api}/widget/?exam=${inv.json.exam_id}#patient_token=not-a-token`);
+  await bad.waitForSelector("#load-error");
+  assert.match(await bad.locator("#load-error").innerText(), /expired or is no longer valid/);
+  assert.equal(await bad.evaluate(() => location.hash), "");
+  await bad.close();
 });

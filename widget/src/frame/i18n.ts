@@ -1,10 +1,11 @@
 // UI strings in English and Spanish. Questionnaire text comes from the
-// server's questionnaires.
+// server's questionnaires (Spanish from their FHIR translation extensions).
 
 const en = {
   title: "Good-faith exam",
   loading: "Loading…",
   loadFailed: "The exam could not load. Please try again later.",
+  inviteFailed: "This link has expired or is no longer valid. Please ask the clinic for a new one.",
   retry: "Try again",
   stepOf: "Step {n} of {total}",
   next: "Continue",
@@ -34,6 +35,7 @@ const en = {
   phone: "Mobile phone (optional)",
   identityLocked: "Your details are saved with this exam. To change them, start over.",
   startOver: "Start over",
+  identityInvite: "Your clinic entered these details. If something is wrong, please contact the clinic.",
   // questions
   questionsTitle: "Your health history",
   questionsHint: "Your answers go only to the reviewing medical provider.",
@@ -46,6 +48,9 @@ const en = {
   photoUploaded: "{n} photo(s) uploaded",
   photoFailed: "The photo could not be uploaded. Please try again.",
   photoRequired: "Photos are required for an online review in your state.",
+  photoRequiredHint: "Required: your state's rules need photos for an online review.",
+  photoAsyncHint: "Required for an online review in your state (not needed if you choose a live video visit).",
+  photosExtra: "Photos of yourself for the reviewing provider, in good light.",
   // consent
   consentTitle: "Consent and privacy",
   consentTelehealthText:
@@ -101,6 +106,7 @@ const es: Record<Key, string> = {
   title: "Examen de buena fe",
   loading: "Cargando…",
   loadFailed: "No se pudo cargar el examen. Inténtelo más tarde.",
+  inviteFailed: "Este enlace venció o ya no es válido. Pida uno nuevo a la clínica.",
   retry: "Intentar de nuevo",
   stepOf: "Paso {n} de {total}",
   next: "Continuar",
@@ -128,6 +134,7 @@ const es: Record<Key, string> = {
   phone: "Teléfono móvil (opcional)",
   identityLocked: "Sus datos están guardados con este examen. Para cambiarlos, empiece de nuevo.",
   startOver: "Empezar de nuevo",
+  identityInvite: "Su clínica escribió estos datos. Si algo está mal, comuníquese con la clínica.",
   questionsTitle: "Su historial médico",
   questionsHint: "Sus respuestas solo las ve el profesional médico que revisa su caso.",
   yes: "Sí",
@@ -139,6 +146,9 @@ const es: Record<Key, string> = {
   photoUploaded: "{n} foto(s) subida(s)",
   photoFailed: "No se pudo subir la foto. Inténtelo de nuevo.",
   photoRequired: "En su estado se necesitan fotos para una revisión en línea.",
+  photoRequiredHint: "Obligatorio: las normas de su estado piden fotos para una revisión en línea.",
+  photoAsyncHint: "Obligatorio para una revisión en línea en su estado (no hace falta si elige una videollamada en vivo).",
+  photosExtra: "Fotos suyas, con buena luz, para el proveedor médico que revisa su caso.",
   consentTitle: "Consentimiento y privacidad",
   consentTelehealthText:
     "Un profesional médico con licencia revisará su historial (y sus fotos) a distancia, sin visita en persona. La telesalud tiene límites: el profesional puede pedir más información o una visita, y puede no ordenar un tratamiento. Puede retirar este consentimiento en cualquier momento antes de la revisión.",

@@ -8,17 +8,24 @@ import { pickLang, translator, treatmentName, Lang, Key } from "./i18n";
 
 // ---------- types of the API (docs: shared/design/API.md) ----------
 
-interface Coding { code: string; display: string }
+// FHIR puts a primitive's extensions in "_<name>": here, its translations
+// (http://hl7.org/fhir/StructureDefinition/translation).
+interface FhirExt { url: string; valueCode?: string; valueString?: string; extension?: FhirExt[] }
+interface FhirElement { extension?: FhirExt[] }
+interface Coding { code: string; display: string; _display?: FhirElement }
 interface Item {
   linkId: string;
   text: string;
+  _text?: FhirElement;
   type: string;
   required?: boolean;
-  answerOption?: { valueCoding?: Coding; valueString?: string }[];
+  answerOption?: { valueCoding?: Coding; valueString?: string; _valueString?: FhirElement }[];
   enableWhen?: { question: string; operator: string; answerBoolean?: boolean; answerCoding?: Coding; answerString?: string }[];
   item?: Item[];
+  forAsync?: boolean; // widget's own: photos needed for an online review only
 }
-interface Questionnaire { id: string; title: string; item: Item[] }
+interface Questionnaire { id: string; title: string; _title?: FhirElement; item: Item[] }
+interface RuleView { modalities: string[]; async_requires_photos: boolean }
 interface Config {
   clinic: { id: string; name: string; branding: Record<string, string> };
   treatments: { id: string; name: string; category: string }[];
@@ -26,6 +33,8 @@ interface Config {
   questionnaires: Record<string, Questionnaire>;
   hours: { timezone: string; weekly: Record<string, string[]> };
   languages: string[];
+  // rules[state][treatment]: what the rules require there (API extra field).
+  rules?: Record<string, Record<string, RuleView>>;
 }
 interface Exam {
   id: string;
@@ -34,7 +43,11 @@ interface Exam {
   reason?: string;
   modality: string;
   modalities_allowed: string[];
-  patient?: { first_name: string };
+  state?: string;
+  treatments?: string[];
+  patient?: { first_name: string; last_name?: string; dob?: string; email?: string; phone?: string; state?: string };
+  answers?: Record<string, Answer>;
+  consents?: { telehealth: boolean; privacy: boolean };
   pso?: { id: string; valid_until: string };
 }
 interface ApiError { code: string; message: string; field?: string }
@@ -71,7 +84,10 @@ const POLL_MS = 2000;
 const params = new URLSearchParams(location.search);
 const KEY = params.get("key") || "";
 const HOST_ORIGIN = params.get("origin") || "";
-const STORE_KEY = "goodfaith:" + KEY;
+// An invite link (internal/invite) opens this app as a page of our own
+// origin: /widget/?exam=…#patient_token=…, with no publishable key.
+const INVITE_EXAM = KEY ? "" : params.get("exam") || "";
+const STORE_KEY = "goodfaith:" + (INVITE_EXAM ? "invite:" + INVITE_EXAM : KEY);
 const app = document.getElementById("app") as HTMLElement;
 
 let cfg: Config;
@@ -143,7 +159,7 @@ class HttpError extends Error {
 async function api<T>(method: string, path: string, body?: unknown, idemKey?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (s.token && !path.startsWith("/v1/widget") && path !== "/v1/exams") headers["Authorization"] = "Bearer " + s.token;
+  if (s.token && (INVITE_EXAM || !path.startsWith("/v1/widget")) && path !== "/v1/exams") headers["Authorization"] = "Bearer " + s.token;
   else headers["X-Goodfaith-Key"] = KEY;
   if (idemKey) headers["Idempotency-Key"] = idemKey;
   let res: Response;
@@ -268,6 +284,28 @@ function setLang(l: Lang) {
   document.title = t("title") + " · " + cfg.clinic.name;
 }
 
+const TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation";
+
+// tr is text in the patient's language: the element's FHIR translation
+// when the questionnaire has one, else the text itself.
+function tr(text: string, el?: FhirElement): string {
+  if (!el || lang === "en") return text;
+  for (const x of el.extension || []) {
+    if (x.url !== TRANSLATION) continue;
+    const parts = x.extension || [];
+    const l = parts.find((p) => p.url === "lang");
+    const c = parts.find((p) => p.url === "content");
+    if (l && l.valueCode === lang && c && c.valueString) return c.valueString;
+  }
+  return text;
+}
+function itemText(it: Item): string {
+  return tr(it.text, it._text);
+}
+function optionText(o: NonNullable<Item["answerOption"]>[number]): string {
+  return o.valueCoding ? tr(o.valueCoding.display, o.valueCoding._display) : tr(o.valueString || "", o._valueString);
+}
+
 function section(title: Key, hint: Key | null, ...children: (Child | Child[])[]) {
   return h("section", null, h("h1", { tabindex: "-1" }, t(title)), hint ? h("p", { class: "hint" }, t(hint)) : null, errorSummary(), ...children);
 }
@@ -313,7 +351,7 @@ function viewTreatments() {
   const locked = !!s.examId;
   return section(
     "treatmentsTitle",
-    locked ? "identityLocked" : null,
+    locked ? (INVITE_EXAM ? "identityInvite" : "identityLocked") : null,
     form(
       () => {
         if (locked) return go("identity");
@@ -374,7 +412,7 @@ function viewIdentity() {
   const id = s.identity;
   return section(
     "identityTitle",
-    locked ? "identityLocked" : "identityHint",
+    INVITE_EXAM ? "identityInvite" : locked ? "identityLocked" : "identityHint",
     form(
       async () => {
         if (locked) return go("questions");
@@ -458,6 +496,7 @@ async function createExam() {
 }
 
 function startOverButton() {
+  if (INVITE_EXAM) return null; // the clinic made this exam: nothing to start over
   return h(
     "p",
     null,
@@ -506,11 +545,50 @@ function mergedItems(): Item[] {
       out.push(seen[it.linkId]);
     }
   };
-  for (const tr of s.treatments) {
-    const q = cfg.questionnaires[tr];
+  for (const x of s.treatments) {
+    const q = cfg.questionnaires[x];
     if (q) walk(q.item);
   }
+  // Photos the rules require for an online review are asked up front. Where
+  // video is no alternative the photo question becomes required; else it
+  // says photos are needed for an online review, and the visit-type step
+  // holds an online review without them. Where the chosen treatments have
+  // no photo question, one is added (its answer goes in "attachments").
+  if (photosRequired()) {
+    const photo = out.filter((it) => it.type === "attachment");
+    if (!photo.length) {
+      const extra: Item = { linkId: EXTRA_PHOTOS, text: t("photosExtra"), type: "attachment" };
+      out.push(extra);
+      photo.push(extra);
+    }
+    const video = videoPossible();
+    photo.forEach((it) => (video ? (it.forAsync = true) : (it.required = true)));
+  }
   return out;
+}
+
+// videoPossible: a video visit is allowed for this exam and offered now.
+function videoPossible(): boolean {
+  const allowed = s.allowed || (exam ? exam.modalities_allowed : []);
+  return allowed.indexOf("video") >= 0 && clinicOpen(cfg.hours);
+}
+
+// EXTRA_PHOTOS is the linkId of the photo question the widget adds.
+const EXTRA_PHOTOS = "_photos";
+
+// photosRequired: the visit type is an online (async) review and the rules
+// of the patient's state ask photos for it for one of the chosen treatments
+// (config rules[state][treatment].async_requires_photos).
+function photosRequired(modality = s.modality): boolean {
+  if (modality !== "async") return false;
+  const per = (cfg.rules || {})[s.identity.state] || {};
+  return s.treatments.some((x) => !!per[x] && per[x].async_requires_photos);
+}
+
+function photoCount(): number {
+  return mergedItems()
+    .filter((it) => it.type === "attachment")
+    .reduce((n, it) => n + ((s.answers[it.linkId] as string[] | undefined) || []).length, 0);
 }
 
 function enabled(it: Item): boolean {
@@ -528,7 +606,7 @@ function missing(it: Item): boolean {
   const v = s.answers[it.linkId];
   if (v === undefined || v === "") return true;
   if (typeof v === "string" && !v.trim()) return true;
-  return Array.isArray(v) && v.length === 0 && it.type !== "attachment";
+  return Array.isArray(v) && v.length === 0;
 }
 
 function qid(it: Item) {
@@ -558,7 +636,7 @@ function questionControl(it: Item): HTMLElement {
     h(
       "fieldset",
       { class: "radios", id: "fs-" + it.linkId },
-      h("legend", null, it.text, req),
+      h("legend", null, itemText(it), req),
       options.map((o, i) =>
         h(
           "div",
@@ -580,7 +658,7 @@ function questionControl(it: Item): HTMLElement {
     );
   switch (it.type) {
     case "display":
-      return h("p", { class: "display" }, it.text);
+      return h("p", { class: "display" }, itemText(it));
     case "boolean":
       return radioGroup(
         [
@@ -593,14 +671,14 @@ function questionControl(it: Item): HTMLElement {
       return radioGroup(
         (it.answerOption || []).map((o) => {
           const code = o.valueCoding ? o.valueCoding.code : o.valueString || "";
-          return { value: code, label: o.valueCoding ? o.valueCoding.display : code, checked: v === code };
+          return { value: code, label: optionText(o), checked: v === code };
         }),
         (x) => x,
       );
     case "attachment":
       return photoControl(it);
   }
-  const label = h("label", { for: id }, it.text, req);
+  const label = h("label", { for: id }, itemText(it), req);
   const common = { id, required: it.required, ...invalid(id) };
   let input: HTMLElement;
   if (it.type === "text") {
@@ -639,7 +717,8 @@ function photoControl(it: Item): HTMLElement {
     type: "file",
     accept: PHOTO_TYPES.join(",") + ",.heic",
     multiple: true,
-    "aria-describedby": id + "-hint" + (stepErrors[id] ? " " + id + "-err" : ""),
+    "aria-describedby": (photosRequired() ? id + "-req " : "") + id + "-hint" + (stepErrors[id] ? " " + id + "-err" : ""),
+    "aria-required": it.required ? "true" : undefined,
     "aria-invalid": stepErrors[id] ? "true" : undefined,
     onchange: async (e: Event) => {
       const el = e.target as HTMLInputElement;
@@ -680,7 +759,8 @@ function photoControl(it: Item): HTMLElement {
   return h(
     "div",
     { class: "field" },
-    h("label", { for: id }, it.text, it.required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+    h("label", { for: id }, itemText(it), it.required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+    photosRequired() ? h("p", { class: "hint need", id: id + "-req" }, t(it.forAsync ? "photoAsyncHint" : "photoRequiredHint")) : null,
     h("p", { class: "hint", id: id + "-hint" }, t("photoHint")),
     input,
     status,
@@ -696,9 +776,9 @@ function viewQuestions() {
     form(
       async () => {
         const errs: Errors = {};
-        for (const it of items) if (it.required && enabled(it) && it.type !== "display" && missing(it)) errs[qid(it)] = t("required");
+        for (const it of items) if (it.required && enabled(it) && it.type !== "display" && missing(it)) errs[qid(it)] = t(it.type === "attachment" ? "photoRequired" : "required");
         if (Object.keys(errs).length) return go("questions", errs);
-        if (await saveIntake({ answers: currentAnswers() }, "questions")) go("consent");
+        if (await saveIntake(intakeAnswers(), "questions")) go("consent");
       },
       items.map((it) => {
         const w = h("div", { id: "w-" + it.linkId, class: "q" }, questionControl(it));
@@ -718,6 +798,15 @@ function currentAnswers(): Record<string, Answer> {
     if (v !== undefined && enabled(it) && it.type !== "display") out[it.linkId] = v;
   }
   return out;
+}
+
+// intakeAnswers is the questions step's intake: the answers, and the photos
+// of the widget's own photo question as the exam's attachments.
+function intakeAnswers(): { answers: Record<string, Answer>; attachments?: string[] } {
+  const answers = currentAnswers();
+  const extra = answers[EXTRA_PHOTOS];
+  delete answers[EXTRA_PHOTOS];
+  return Array.isArray(extra) ? { answers, attachments: extra } : { answers };
 }
 
 async function saveIntake(body: object, step: Step): Promise<boolean> {
@@ -825,6 +914,10 @@ function viewModality() {
     form(
       async () => {
         if (!s.modality) return go("modality", { "m-0": t("required") });
+        if (photosRequired() && !photoCount()) {
+          const photo = mergedItems().find((it) => it.type === "attachment");
+          if (photo) return go("questions", { [qid(photo)]: t("photoRequired") });
+        }
         if (await saveIntake({ modality: s.modality }, "modality")) go("review");
       },
       h(
@@ -866,7 +959,7 @@ function displayAnswer(it: Item, v: Answer): string {
   if (Array.isArray(v)) return t("photoUploaded", { n: v.length });
   if (it.type === "choice") {
     const o = (it.answerOption || []).find((o) => (o.valueCoding ? o.valueCoding.code : o.valueString) === v);
-    if (o && o.valueCoding) return o.valueCoding.display;
+    if (o) return optionText(o);
   }
   return String(v);
 }
@@ -877,9 +970,7 @@ function viewReview() {
   const row = (k: string, v: string, edit?: Step) =>
     h("div", { class: "row" }, h("dt", null, k), h("dd", null, v, edit ? [" ", h("button", { type: "button", class: "link", onclick: () => go(edit) }, t("edit"), h("span", { class: "sr-only" }, " " + k))] : null));
   const names = s.treatments.map((x) => treatmentName(lang, x, (cfg.treatments.find((tr) => tr.id === x) || { name: x }).name));
-  const photos = mergedItems()
-    .filter((it) => it.type === "attachment")
-    .reduce((n, it) => n + ((answers[it.linkId] as string[] | undefined) || []).length, 0);
+  const photos = photoCount();
   return section(
     "reviewTitle",
     "reviewHint",
@@ -901,7 +992,7 @@ function viewReview() {
       { class: "review", id: "review-answers" },
       mergedItems()
         .filter((it) => answers[it.linkId] !== undefined && it.type !== "attachment")
-        .map((it) => row(it.text, displayAnswer(it, answers[it.linkId]), "questions")),
+        .map((it) => row(itemText(it), displayAnswer(it, answers[it.linkId]), "questions")),
       row(t("photos"), photos ? t("photoUploaded", { n: photos }) : t("none"), "questions"),
       row(t("modality"), s.modality === "video" ? t("video") : t("async"), "modality"),
     ),
@@ -954,7 +1045,11 @@ function viewStatus() {
     h("h1", { tabindex: "-1" }, t("statusTitle")),
     name ? h("p", { id: "thanks" }, t("thanks", { name })) : null,
     live,
-    done ? h("p", null, h("button", { type: "button", class: "secondary", onclick: () => ((s = fresh()), (exam = null), go("treatments")) }, t("newExam"))) : h("p", { class: "hint" }, t("updating")),
+    done
+      ? INVITE_EXAM
+        ? null
+        : h("p", null, h("button", { type: "button", class: "secondary", onclick: () => ((s = fresh()), (exam = null), go("treatments")) }, t("newExam")))
+      : h("p", { class: "hint" }, t("updating")),
   );
   if (e && e.status === "decided" && !s.decidedSent) {
     s.decidedSent = true;
@@ -985,23 +1080,83 @@ function queuePoll() {
 
 // ---------- start ----------
 
+// takeInviteToken reads the patient token of an invite link from the URL's
+// fragment (never sent to any server) and removes it from the address bar
+// and history at once, so it is neither bookmarked nor shared by copying.
+function takeInviteToken(): string {
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const tok = frag.get("patient_token") || "";
+  if (tok) history.replaceState(history.state, "", location.pathname + location.search);
+  return tok;
+}
+
+function fail(key: Key) {
+  clear(app);
+  app.append(h("p", { role: "alert", id: "load-error" }, translator(pickLang(params.get("lang"), ["en", "es"]))(key)));
+  if (key === "loadFailed") app.append(h("button", { type: "button", onclick: () => location.reload() }, "↻"));
+  reportHeight();
+}
+
+// resumeInvite continues the clinic's pre-filled draft: its treatments and
+// the patient's details come from the exam, the patient starts at the
+// questionnaire (or the status page once submitted).
+async function resumeInvite(): Promise<boolean> {
+  try {
+    exam = (await api<{ exam: Exam }>("GET", "/v1/exams/" + INVITE_EXAM)).exam;
+  } catch (e) {
+    const st = (e as HttpError).status;
+    if (st === 401 || st === 403 || st === 404) {
+      try {
+        sessionStorage.removeItem(STORE_KEY);
+      } catch {
+        /* nothing kept */
+      }
+      fail("inviteFailed");
+    } else fail("loadFailed");
+    return false;
+  }
+  const e = exam;
+  if (!s.treatments.length) {
+    const p = e.patient || { first_name: "" };
+    const first = p.first_name || "", last = p.last_name || "", dob = p.dob || "";
+    s.treatments = e.treatments || [];
+    s.identity = { state: e.state || p.state || "", first, last, confirmName: (first + " " + last).trim(), dob, confirmDob: dob, email: p.email || "", phone: p.phone || "" };
+    s.answers = { ...(e.answers || {}) };
+    if (e.consents) s.consents = { telehealth: !!e.consents.telehealth, privacy: !!e.consents.privacy };
+    s.step = "questions";
+  }
+  s.allowed = e.modalities_allowed;
+  if (!s.modality) s.modality = e.modality;
+  if (e.status !== "draft") s.step = "status";
+  save();
+  return true;
+}
+
 async function start() {
-  if (!KEY) {
+  let inviteToken = "";
+  if (INVITE_EXAM) {
+    inviteToken = takeInviteToken();
+    const back = restore();
+    if (back && back.examId === INVITE_EXAM && back.token && (!inviteToken || back.token === inviteToken)) s = back;
+    else if (inviteToken) s = { ...fresh(), examId: INVITE_EXAM, token: inviteToken };
+    else return fail("inviteFailed");
+  } else if (!KEY) {
     app.textContent = "Missing data-key.";
     return;
   }
   try {
     cfg = await api<Config>("GET", "/v1/widget/config");
   } catch (e) {
-    clear(app);
-    app.append(h("p", { role: "alert" }, translator(pickLang(params.get("lang"), ["en", "es"]))("loadFailed")), h("button", { type: "button", onclick: () => location.reload() }, "↻"));
-    reportHeight();
-    return;
+    return fail(INVITE_EXAM && (e as HttpError).status === 401 ? "inviteFailed" : "loadFailed");
   }
   document.documentElement.style.setProperty("--brand", guardBrand(cfg.clinic.branding.primary_color));
   setLang(pickLang(params.get("lang"), cfg.languages));
-  const back = restore();
-  if (back) s = back;
+  if (INVITE_EXAM) {
+    if (!(await resumeInvite())) return;
+  } else {
+    const back = restore();
+    if (back) s = back;
+  }
   if (s.examId && s.step === "status") exam = null;
   render();
   post("goodfaith:ready");
