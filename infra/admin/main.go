@@ -83,6 +83,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := (directory.Directory{Store: st}).Load(ctx, seed, rules.Default(), auth.HashSecretKey); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "loaded %d clinic(s) and %d provider(s) into %s\n", len(seed.Clinics), len(seed.Providers), *table)
+	fmt.Fprintf(out, "loaded %d clinic(s) and %d provider(s) and %d medical director(s) into %s\n", len(seed.Clinics), len(seed.Providers), len(seed.MedicalDirectors), *table)
 	return nil
 }

@@ -42,7 +42,7 @@ func TestSeedLoadsTheDirectoryIntoDynamoDB(t *testing.T) {
 		if err := run(ctx, []string{"seed", "-table", table, "-endpoint", endpoint, seedFile}, &out); err != nil {
 			t.Fatalf("seed (run %d): %v", i+1, err)
 		}
-		if !strings.Contains(out.String(), "loaded 2 clinic(s) and 5 provider(s)") {
+		if !strings.Contains(out.String(), "loaded 4 clinic(s) and 5 provider(s) and 2 medical director(s)") {
 			t.Errorf("output %q", out.String())
 		}
 	}
@@ -59,6 +59,9 @@ func TestSeedLoadsTheDirectoryIntoDynamoDB(t *testing.T) {
 	}
 	if p, err := dir.Provider(ctx, "prov_tx_md"); err != nil || len(p.Licenses) != 1 {
 		t.Errorf("provider: %+v, %v", p, err)
+	}
+	if ds, err := dir.ClinicDirectors(ctx, "clinic_c"); err != nil || len(ds) != 1 || ds[0].ID != "md_c" {
+		t.Errorf("medical directors of clinic_c: %+v, %v", ds, err)
 	}
 
 	// Refusals: a table that does not exist, a seed that does not parse.
