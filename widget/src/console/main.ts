@@ -26,6 +26,8 @@ const TREATMENT: Record<string, string> = {
 const tname = (t: string) => TREATMENT[t] || t;
 
 function lock(reason: string) {
+  // Go offline for new offers (best effort) before the token is dropped.
+  if (session) api.json("PUT", "/v1/provider/presence", { online: false }).catch(() => {});
   session = null;
   held.clear();
   openExam = null;
