@@ -46,7 +46,9 @@ var wiringImports = []string{
 	"github.com/goodfaith/goodfaith/internal/httpapi",
 	"github.com/goodfaith/goodfaith/internal/lambdahttp",
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime",
+	"github.com/goodfaith/goodfaith/internal/lambdaschedule",
 	"github.com/goodfaith/goodfaith/internal/lambdastream",
+	"github.com/goodfaith/goodfaith/internal/lambdaws",
 }
 
 func TestEachFunctionIsOnlyAWiringMain(t *testing.T) {

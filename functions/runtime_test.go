@@ -10,8 +10,10 @@ package functions_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,8 +35,10 @@ import (
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime/runtimeapi"
+	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/signer"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner/kmstest"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
 	"github.com/goodfaith/goodfaith/internal/testenv"
 )
@@ -105,6 +109,27 @@ func TestMain(m *testing.M) {
 type lambdaEnv struct {
 	vars          map[string]string
 	providerToken string // a valid provider token for prov_tx_md
+	// signalEndpoint is SIGNAL_MANAGEMENT_ENDPOINT, which template.yaml sets
+	// on the signal function only: a Management API stand-in recording the
+	// messages posted to connections.
+	signalEndpoint string
+	posted         *atomic.Int64
+	kms            *kmstest.Server
+	kmsKey         string // the signing key's id; kmsRetired signed before
+	kmsRetired     string
+}
+
+// varsFor is function name's environment.
+func (e lambdaEnv) varsFor(name string) map[string]string {
+	if name != "signal" {
+		return e.vars
+	}
+	vars := make(map[string]string, len(e.vars)+1)
+	for k, v := range e.vars {
+		vars[k] = v
+	}
+	vars[app.EnvSignalEndpoint] = e.signalEndpoint
+	return vars
 }
 
 var uniq atomic.Int64
@@ -123,14 +148,16 @@ func awsEnv(tb testing.TB) lambdaEnv {
 	name := fmt.Sprintf("goodfaith-lambda-%d-%d", time.Now().UnixNano()%1e9, uniq.Add(1))
 
 	dir := tb.TempDir()
+	// Provisioning needs a signer; the functions sign through KMS, as the
+	// template has them: a KMS endpoint on loopback (kmstest) holding the
+	// signing key and a retired one, which the SDK in each bootstrap reaches
+	// through its own AWS_ENDPOINT_URL_KMS.
 	key, err := signer.LoadOrCreateFileKey(filepath.Join(dir, "pso.pem"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pem, err := os.ReadFile(filepath.Join(dir, "pso.pem"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	kms := kmstest.Start(tb)
+	kmsKey, kmsRetired := kms.CreateKey(tb), kms.CreateKey(tb)
 	home, err := app.OpenAWS(ctx, app.AWSConfig{
 		Region: "us-east-1", Table: name, Bucket: name, SSEKMSKey: kmsKey,
 		DynamoDBEndpoint: ddb, S3Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
@@ -171,21 +198,31 @@ func awsEnv(tb testing.TB) lambdaEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	posted := &atomic.Int64{}
+	mgmt := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/prod/@connections/") || !strings.Contains(r.Header.Get("Authorization"), "/execute-api/aws4_request") {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		posted.Add(1)
+	}))
+	tb.Cleanup(mgmt.Close)
 
-	return lambdaEnv{providerToken: token, vars: map[string]string{
+	return lambdaEnv{providerToken: token, signalEndpoint: mgmt.URL + "/prod", posted: posted, kms: kms, kmsKey: kmsKey, kmsRetired: kmsRetired, vars: map[string]string{
 		// template.yaml (Globals.Function.Environment)
-		app.EnvTableName:          name,
-		app.EnvBucketName:         name,
-		app.EnvSSEKMSKeyID:        kmsKey,
-		app.EnvPatientTokenSecret: "lambda smoke test patient-token secret, 32+ bytes",
-		app.EnvPSOSigningKeyPEM:   string(pem),
-		app.EnvProviderIssuer:     issuer.Issuer(),
-		app.EnvProviderAudience:   issuer.Audience(),
-		app.EnvProviderJWKSURL:    jwks.URL + "/jwks.json",
-		app.EnvPublicOrigin:       "https://app.goodfaith.test",
-		app.EnvVerifyBaseURL:      "https://app.goodfaith.test/v1/psos/",
-		app.EnvRetentionYears:     "1",
-		"SECRETS_REVISION":        "1",
+		app.EnvTableName:           name,
+		app.EnvBucketName:          name,
+		app.EnvSSEKMSKeyID:         kmsKey,
+		app.EnvPatientTokenSecret:  "lambda smoke test patient-token secret, 32+ bytes",
+		app.EnvPSOKMSKeyID:         kmstest.ARN(kmsKey),
+		app.EnvPSOKMSRetiredKeyIDs: kmstest.ARN(kmsRetired),
+		app.EnvProviderIssuer:      issuer.Issuer(),
+		app.EnvProviderAudience:    issuer.Audience(),
+		app.EnvProviderJWKSURL:     jwks.URL + "/jwks.json",
+		app.EnvPublicOrigin:        "https://app.goodfaith.test",
+		app.EnvVerifyBaseURL:       "https://app.goodfaith.test/v1/psos/",
+		app.EnvRetentionYears:      "1",
+		"SECRETS_REVISION":         "1",
 		// the Lambda runtime
 		app.EnvRegion:                     "us-east-1",
 		"AWS_DEFAULT_REGION":              "us-east-1",
@@ -198,6 +235,7 @@ func awsEnv(tb testing.TB) lambdaEnv {
 		app.EnvS3Endpoint:       s3.Endpoint,
 		"AWS_ACCESS_KEY_ID":     s3.AccessKey,
 		"AWS_SECRET_ACCESS_KEY": s3.SecretKey,
+		"AWS_ENDPOINT_URL_KMS":  kms.URL,
 	}}
 }
 
@@ -329,12 +367,18 @@ var smokeCases = map[string]smokeCase{
 	"public": {"lambda-public-jwks.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
 		r, body := httpResponse(t, res)
 		keys, _ := body["keys"].([]any)
-		if r.StatusCode != 200 || len(keys) != 1 {
-			t.Fatalf("GET /.well-known/jwks.json: %d %v", r.StatusCode, body)
+		if r.StatusCode != 200 || len(keys) != 2 {
+			t.Fatalf("GET /.well-known/jwks.json: %d %v; want the KMS signing key and the retired one", r.StatusCode, body)
 		}
-		key, _ := keys[0].(map[string]any)
-		if key["kty"] != "EC" || key["crv"] != "P-256" || key["kid"] == "" || key["d"] != nil {
-			t.Errorf("JWKS key %v; want the public P-256 signing key", key)
+		for i, want := range []string{env.kmsKey, env.kmsRetired} {
+			key, _ := keys[i].(map[string]any)
+			if key["kty"] != "EC" || key["crv"] != "P-256" || key["kid"] == "" || key["d"] != nil {
+				t.Errorf("JWKS key %v; want a public P-256 key", key)
+			}
+			x, _ := base64.RawURLEncoding.DecodeString(fmt.Sprint(key["x"]))
+			if pub := env.kms.Public(want); pub == nil || new(big.Int).SetBytes(x).Cmp(pub.X) != 0 {
+				t.Errorf("JWKS key %d (%v) is not the KMS key %s", i, key["kid"], want)
+			}
 		}
 	}},
 	"patient": {"lambda-patient-widget-config.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
@@ -366,6 +410,21 @@ var smokeCases = map[string]smokeCase{
 			t.Fatalf("GET /v1/provider/queue: %d %v; want 200 and an empty queue", r.StatusCode, body)
 		}
 	}},
+	"sweep":    {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired")},
+	"webhooks": {"eventbridge-scheduled.json", scheduledCheck("webhooks", "attempted", "rounds")},
+	"close":    {"eventbridge-scheduled.json", scheduledCheck("close")},
+	"signal": {"apigw-ws-connect-provider.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
+		if res.Error != nil {
+			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
+		}
+		var r events.APIGatewayProxyResponse
+		if err := json.Unmarshal(res.Response, &r); err != nil {
+			t.Fatalf("response is not a WebSocket route response: %v\n%s", err, res.Response)
+		}
+		if r.StatusCode != 200 {
+			t.Fatalf("$connect with a provider token: status %d; want 200 (the connection is accepted)", r.StatusCode)
+		}
+	}},
 	"dispatch": {"dynamodb-stream-malformed.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
 		if res.Error != nil {
 			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
@@ -382,6 +441,28 @@ var smokeCases = map[string]smokeCase{
 	}},
 }
 
+// scheduledCheck checks a scheduled job's answer (lambdaschedule.Result):
+// the job ran, against DynamoDB Local, and reported the counts named.
+func scheduledCheck(job string, counts ...string) func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
+	return func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
+		if res.Error != nil {
+			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
+		}
+		var r lambdaschedule.Result
+		if err := json.Unmarshal(res.Response, &r); err != nil {
+			t.Fatalf("response is not a lambdaschedule.Result: %v\n%s", err, res.Response)
+		}
+		if r.Job != job || r.Time.IsZero() || len(r.Counts) != len(counts) {
+			t.Fatalf("answer %s; want job %s with counts %v", res.Response, job, counts)
+		}
+		for _, c := range counts {
+			if _, ok := r.Counts[c]; !ok {
+				t.Errorf("answer %s lacks count %s", res.Response, c)
+			}
+		}
+	}
+}
+
 // TestBootstrapsAnswerGoldenEvents runs every function's bootstrap against
 // the Runtime API double and checks its answer to a golden event; every
 // functions/ folder must have a case.
@@ -395,8 +476,8 @@ func TestBootstrapsAnswerGoldenEvents(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			p := startFunction(t, bins, name, env.vars)
-			res := p.invoke(t, golden(t, c.event, "PROVIDER_TOKEN", env.providerToken))
+			p := startFunction(t, bins, name, env.varsFor(name))
+			res := p.invoke(t, golden(t, c.event, "PROVIDER_TOKEN", env.providerToken, "{{provider_token}}", env.providerToken))
 			c.check(t, env, res)
 		})
 	}
@@ -476,6 +557,29 @@ func TestBootstrapReportsInitErrors(t *testing.T) {
 	}
 }
 
+// TestSignalBootstrapNamesItsEndpoint starts the signal function in a full
+// environment but for SIGNAL_MANAGEMENT_ENDPOINT: it must report an init
+// error naming the variable and exit.
+func TestSignalBootstrapNamesItsEndpoint(t *testing.T) {
+	bins := bootstraps(t)
+	env := awsEnv(t)
+	p := startFunction(t, bins, "signal", env.vars)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := p.api.InitError(ctx)
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, p.stderr.String())
+	}
+	if rep.ErrorType != lambdaruntime.ErrorTypeConfig || !strings.Contains(rep.ErrorMessage, app.EnvSignalEndpoint) {
+		t.Errorf("init error %+v; want %s naming %s", rep, lambdaruntime.ErrorTypeConfig, app.EnvSignalEndpoint)
+	}
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		t.Fatal("the function did not exit after its init error")
+	}
+}
+
 // BenchmarkColdStart measures, per function, a cold start as Lambda has
 // it: from starting the bootstrap process to the Runtime API receiving the
 // answer to its first event (the golden event of the smoke test, against
@@ -493,11 +597,11 @@ func BenchmarkColdStart(b *testing.B) {
 		if !ok {
 			b.Fatalf("functions/%s has no smoke case", name)
 		}
-		payload := golden(b, c.event, "PROVIDER_TOKEN", env.providerToken)
+		payload := golden(b, c.event, "PROVIDER_TOKEN", env.providerToken, "{{provider_token}}", env.providerToken)
 		b.Run(name, func(b *testing.B) {
 			var cold, initPhase time.Duration
 			for b.Loop() {
-				p := startFunction(b, bins, name, env.vars)
+				p := startFunction(b, bins, name, env.varsFor(name))
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				inv := p.api.Invoke(payload, 10*time.Second)
 				next, err := p.api.NextCalled(ctx)

@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -16,9 +17,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"gopkg.in/yaml.v3"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 )
 
 const templateFile = "../template.yaml"
@@ -81,6 +84,7 @@ type template struct {
 	Globals   map[string]any
 	Resources map[string]map[string]any
 	Outputs   map[string]any
+	Params    map[string]any
 }
 
 func loadTemplate(t *testing.T) template {
@@ -100,7 +104,7 @@ func loadTemplate(t *testing.T) template {
 	if root["Transform"] != "AWS::Serverless-2016-10-31" {
 		t.Errorf("Transform = %v", root["Transform"])
 	}
-	tp := template{t: t, Globals: asMap(root["Globals"]), Outputs: asMap(root["Outputs"]), Resources: map[string]map[string]any{}}
+	tp := template{t: t, Globals: asMap(root["Globals"]), Outputs: asMap(root["Outputs"]), Params: asMap(root["Parameters"]), Resources: map[string]map[string]any{}}
 	for name, r := range asMap(root["Resources"]) {
 		tp.Resources[name] = asMap(r)
 	}
@@ -271,27 +275,135 @@ func envRead(t *testing.T) []string {
 
 func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 	tp := loadTemplate(t)
-	notInTemplate := []string{app.EnvRegion, app.EnvDynamoDBEndpoint, app.EnvS3Endpoint}
+	// The runtime's and the tests' variables, and the key-file fallback of
+	// the PSO signer: the template signs with KMS (PSO_KMS_KEY_ID), and
+	// FromEnv ignores the PEM when a KMS key is set.
+	notInTemplate := []string{app.EnvRegion, app.EnvDynamoDBEndpoint, app.EnvS3Endpoint, app.EnvPSOSigningKeyPEM}
 	read := envRead(t)
 	if len(read) < 10 {
 		t.Fatalf("FromEnv reads only %v", read)
 	}
-	for _, name := range tp.ofType("AWS::Serverless::Function") {
+	for _, want := range []string{app.EnvPSOKMSKeyID, app.EnvPSOKMSRetiredKeyIDs, app.EnvPSOSigningKeyPEM} {
+		if !slices.Contains(read, want) {
+			t.Errorf("FromEnv no longer reads %s; update this test and template.yaml", want)
+		}
+	}
+	fns := tp.ofType("AWS::Serverless::Function")
+	for _, name := range fns {
 		vars := asMap(get(tp.functionProps(name), "Environment", "Variables"))
 		for _, v := range read {
 			_, set := vars[v]
 			switch {
 			case slices.Contains(notInTemplate, v) && set:
-				t.Errorf("%s sets %s, which is the runtime's or a test override", name, v)
+				t.Errorf("%s sets %s, which is the runtime's, a test override or the key-file fallback", name, v)
 			case !slices.Contains(notInTemplate, v) && !set:
 				t.Errorf("%s does not set %s, which app.FromEnv reads", name, v)
 			}
 		}
-		for _, secret := range []string{app.EnvPatientTokenSecret, app.EnvPSOSigningKeyPEM} {
-			sub, _ := get(vars, secret, "Fn::Sub").(string)
-			if !strings.HasPrefix(sub, "{{resolve:secretsmanager:") {
-				t.Errorf("%s: %s = %v, want a Secrets Manager dynamic reference", name, secret, vars[secret])
+		sub, _ := get(vars, app.EnvPatientTokenSecret, "Fn::Sub").(string)
+		if !strings.HasPrefix(sub, "{{resolve:secretsmanager:") {
+			t.Errorf("%s: %s = %v, want a Secrets Manager dynamic reference", name, app.EnvPatientTokenSecret, vars[app.EnvPatientTokenSecret])
+		}
+		// Only the signal function posts to WebSocket connections.
+		_, signal := vars[app.EnvSignalEndpoint]
+		if isSignal := tp.folderOf(name) == "signal"; signal != isSignal {
+			t.Errorf("%s: %s set = %v; want it on the signal function only", name, app.EnvSignalEndpoint, signal)
+		}
+	}
+	if len(fns) < 9 {
+		t.Errorf("only %d functions: %v", len(fns), fns)
+	}
+	// Every secret of the template reaches a function (an unused one, such
+	// as the interim PSO key's, would be a stale place to put a key).
+	vars := fmt.Sprint(get(tp.Globals, "Function", "Environment", "Variables"))
+	for _, sec := range tp.ofType("AWS::SecretsManager::Secret") {
+		if !strings.Contains(vars, "${"+sec+"}") {
+			t.Errorf("secret %s is not in the functions' environment", sec)
+		}
+	}
+}
+
+// folderOf is the functions/ folder a function resource builds from.
+func (tp template) folderOf(fn string) string {
+	for folder, names := range tp.functionsByFolder() {
+		if slices.Contains(names, fn) {
+			return folder
+		}
+	}
+	return ""
+}
+
+// roleStatements lists the Allow statements of a function's role.
+func (tp template) roleStatements(fn string) []any {
+	role := target(tp.functionProps(fn)["Role"])
+	var out []any
+	for _, pol := range list(get(tp.Resources[role], "Properties", "Policies")) {
+		for _, s := range list(get(pol, "PolicyDocument", "Statement")) {
+			if get(s, "Effect") == "Allow" {
+				out = append(out, s)
 			}
+		}
+	}
+	return out
+}
+
+// grants tells whether a statement of fn's role allows action on a
+// resource whose text contains ref (e.g. a GetAtt of a resource).
+func (tp template) grants(fn, action string, ref any) bool {
+	for _, s := range tp.roleStatements(fn) {
+		if !slices.Contains(list(get(s, "Action")), any(action)) {
+			continue
+		}
+		if strings.Contains(fmt.Sprint(get(s, "Resource")), fmt.Sprint(ref)) {
+			return true
+		}
+	}
+	return false
+}
+
+// PSOs are signed by a KMS key of the template: every function reads its
+// public key at start-up (app.FromEnv), and the retired keys'; only the
+// provider function, which issues PSOs, may sign.
+func TestTemplateSignsPSOsWithAKMSKey(t *testing.T) {
+	tp := loadTemplate(t)
+	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
+	keyRef := vars[app.EnvPSOKMSKeyID]
+	key := target(keyRef)
+	k := asMap(tp.Resources[key]["Properties"])
+	if tp.Resources[key]["Type"] != "AWS::KMS::Key" || k["KeySpec"] != "ECC_NIST_P256" || k["KeyUsage"] != "SIGN_VERIFY" {
+		t.Fatalf("%s = %v; want an ECC_NIST_P256 SIGN_VERIFY KMS key of the template", app.EnvPSOKMSKeyID, keyRef)
+	}
+	if get(keyRef, "Fn::GetAtt", "1") != "Arn" {
+		t.Errorf("%s = %v; want the key's ARN (IAM grants name it)", app.EnvPSOKMSKeyID, keyRef)
+	}
+	if tp.Resources[key]["DeletionPolicy"] != "Retain" {
+		t.Error("the signing key is not retained: deleting the stack would make every PSO unverifiable")
+	}
+	if len(list(get(k, "KeyPolicy", "Statement"))) == 0 {
+		t.Error("the signing key has no key policy")
+	}
+	retired := target(vars[app.EnvPSOKMSRetiredKeyIDs])
+	if p, ok := tp.Params[retired]; !ok || get(p, "Default") != "" {
+		t.Errorf("%s = %v; want a parameter defaulting to empty", app.EnvPSOKMSRetiredKeyIDs, vars[app.EnvPSOKMSRetiredKeyIDs])
+	}
+	for _, fn := range tp.ofType("AWS::Serverless::Function") {
+		if !tp.grants(fn, "kms:GetPublicKey", keyRef) {
+			t.Errorf("%s cannot read the signing key's public key (kms:GetPublicKey), which it does at start-up", fn)
+		}
+		if !tp.grants(fn, "kms:GetPublicKey", "${"+retired+"}") {
+			t.Errorf("%s cannot read the retired keys' public keys", fn)
+		}
+		signs := false
+		for _, s := range tp.roleStatements(fn) {
+			if slices.Contains(list(get(s, "Action")), any("kms:Sign")) {
+				signs = true
+				if res := list(get(s, "Resource")); len(res) != 1 || fmt.Sprint(res[0]) != fmt.Sprint(keyRef) {
+					t.Errorf("%s may sign with %v; want the signing key only", fn, res)
+				}
+			}
+		}
+		if want := tp.folderOf(fn) == "provider"; signs != want {
+			t.Errorf("%s: kms:Sign granted = %v; only the provider function signs PSOs", fn, signs)
 		}
 	}
 }
@@ -494,19 +606,29 @@ func TestTemplateDispatchReadsTheStreamWithPartialFailures(t *testing.T) {
 
 // apiRoute is one route of internal/httpapi.
 type apiRoute struct {
-	folder, method, path string
+	folder, method, path, file string
 }
 
-// httpapiRoutes reads the route tables of internal/httpapi: the routes
-// mounted in <audience>.go belong to functions/<audience>. The dev routes
-// are never mounted in AWS.
+// httpapiRoutes reads the route tables of internal/httpapi: the routes that
+// (*api).<folder>Routes mounts — with a.handle, itself or through the route
+// methods it calls (a.integrationRoutes(mux) → billing.go, webhooks.go, …),
+// in whichever file — belong to functions/<folder>. The dev routes are never
+// mounted in AWS.
 func httpapiRoutes(t *testing.T, folders []string) []apiRoute {
 	t.Helper()
-	var routes []apiRoute
-	for _, folder := range folders {
-		file := filepath.Join("..", "internal", "httpapi", folder+".go")
-		if _, err := os.Stat(file); err != nil {
-			continue // not an API function
+	dir := filepath.Join("..", "internal", "httpapi")
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type method struct {
+		file string
+		body *ast.BlockStmt
+	}
+	methods := map[string]method{} // the methods of *api
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 		if err != nil {
@@ -514,33 +636,157 @@ func httpapiRoutes(t *testing.T, folders []string) []apiRoute {
 		}
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil || fd.Name.Name == "devRoutes" {
+			if !ok || fd.Body == nil || fd.Recv == nil || len(fd.Recv.List) != 1 {
 				continue
 			}
-			ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if star, ok := fd.Recv.List[0].Type.(*ast.StarExpr); ok {
+				if id, ok := star.X.(*ast.Ident); ok && id.Name == "api" {
+					methods[fd.Name.Name] = method{file: filepath.Base(file), body: fd.Body}
+				}
+			}
+		}
+	}
+	var routes []apiRoute
+	for _, folder := range folders {
+		root := folder + "Routes"
+		if _, ok := methods[root]; !ok {
+			continue // not an API function
+		}
+		seen := map[string]bool{}
+		var walk func(name string)
+		walk = func(name string) {
+			if seen[name] || strings.HasPrefix(name, "dev") {
+				return
+			}
+			seen[name] = true
+			m := methods[name]
+			ast.Inspect(m.body, func(n ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) < 2 {
+				if !ok {
 					return true
 				}
-				if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "handle" {
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
 					return true
 				}
-				lit, ok := call.Args[1].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
+				if sel.Sel.Name != "handle" {
+					// a route method mounting more routes on the same mux
+					if _, ok := methods[sel.Sel.Name]; ok && strings.HasSuffix(sel.Sel.Name, "Routes") {
+						walk(sel.Sel.Name)
+					}
 					return true
 				}
-				pattern, _ := strconv.Unquote(lit.Value)
+				if len(call.Args) < 2 {
+					return true
+				}
+				pattern, ok := constString(call.Args[1], m.body)
+				if !ok {
+					t.Errorf("%s: a route pattern that is not a constant string; this test cannot read it", m.file)
+					return true
+				}
 				method, path, ok := strings.Cut(pattern, " ")
 				if !ok {
-					t.Errorf("%s: route %q has no method", file, pattern)
+					t.Errorf("%s: route %q has no method", m.file, pattern)
 					return true
 				}
-				routes = append(routes, apiRoute{folder: folder, method: method, path: path})
+				if strings.HasPrefix(path, "/dev/") {
+					return true // the dev issuer's routes: never mounted in AWS
+				}
+				routes = append(routes, apiRoute{folder: folder, method: method, path: path, file: m.file})
 				return true
 			})
 		}
+		walk(root)
+	}
+	// Every method that mounts routes must be reached from an audience
+	// (else its routes are in no function, and this test would not see them).
+	for name, m := range methods {
+		if !strings.HasSuffix(name, "Routes") || strings.HasPrefix(name, "dev") || slices.Contains(folders, strings.TrimSuffix(name, "Routes")) {
+			continue
+		}
+		var reached bool
+		for _, folder := range folders {
+			if reachable(methods[folder+"Routes"].body, name, func(n string) *ast.BlockStmt { return methods[n].body }) {
+				reached = true
+			}
+		}
+		if !reached {
+			t.Errorf("internal/httpapi/%s: %s is mounted by no audience's route table (or this test cannot follow how)", m.file, name)
+		}
 	}
 	return routes
+}
+
+// constString evaluates a route pattern: a string literal, a constant
+// declared in the function body, or a sum of those ("GET "+base+"/x").
+func constString(e ast.Expr, body *ast.BlockStmt) (string, bool) {
+	switch x := e.(type) {
+	case *ast.BasicLit:
+		if x.Kind != token.STRING {
+			return "", false
+		}
+		v, err := strconv.Unquote(x.Value)
+		return v, err == nil
+	case *ast.ParenExpr:
+		return constString(x.X, body)
+	case *ast.BinaryExpr:
+		if x.Op != token.ADD {
+			return "", false
+		}
+		l, lok := constString(x.X, body)
+		r, rok := constString(x.Y, body)
+		return l + r, lok && rok
+	case *ast.Ident:
+		var val ast.Expr
+		ast.Inspect(body, func(n ast.Node) bool {
+			gd, ok := n.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				return val == nil
+			}
+			for _, sp := range gd.Specs {
+				vs := sp.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if name.Name == x.Name && i < len(vs.Values) {
+						val = vs.Values[i]
+					}
+				}
+			}
+			return false
+		})
+		if val == nil {
+			return "", false
+		}
+		return constString(val, body)
+	}
+	return "", false
+}
+
+// reachable tells whether body calls method name, directly or through the
+// …Routes methods it calls.
+func reachable(body *ast.BlockStmt, name string, bodyOf func(string) *ast.BlockStmt) bool {
+	seen := map[*ast.BlockStmt]bool{}
+	var walk func(b *ast.BlockStmt) bool
+	walk = func(b *ast.BlockStmt) bool {
+		if b == nil || seen[b] {
+			return false
+		}
+		seen[b] = true
+		found := false
+		ast.Inspect(b, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || found {
+				return !found
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && strings.HasSuffix(sel.Sel.Name, "Routes") && !strings.HasPrefix(sel.Sel.Name, "dev") {
+				if sel.Sel.Name == name || walk(bodyOf(sel.Sel.Name)) {
+					found = true
+				}
+			}
+			return !found
+		})
+		return found
+	}
+	return walk(body)
 }
 
 // samplePath fills a ServeMux pattern's wildcards.
@@ -650,9 +896,9 @@ func TestTemplateRoutesEveryAPIRouteToItsFunction(t *testing.T) {
 		}
 		switch {
 		case best < 0:
-			t.Errorf("%s %s (internal/httpapi/%s.go) has no route in template.yaml", r.method, r.path, r.folder)
+			t.Errorf("%s %s (internal/httpapi/%s, functions/%s) has no route in template.yaml", r.method, r.path, r.file, r.folder)
 		case evs[best].folder != r.folder:
-			t.Errorf("%s %s (internal/httpapi/%s.go) goes to %s (functions/%s)", r.method, r.path, r.folder, evs[best].fn, evs[best].folder)
+			t.Errorf("%s %s (internal/httpapi/%s, functions/%s) goes to %s (functions/%s)", r.method, r.path, r.file, r.folder, evs[best].fn, evs[best].folder)
 		}
 		// Browsers send a preflight OPTIONS, which the app answers.
 		if best >= 0 && evs[best].method != "ANY" {
@@ -970,5 +1216,189 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 	out, err := exec.Command(bin, "--format", "parseable", templateFile).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint %s: %v\n%s", templateFile, err, out)
+	}
+}
+
+// scheduledJobs are the functions EventBridge Scheduler runs, and how often.
+var scheduledJobs = map[string]string{
+	"sweep":    "rate(1 minute)",
+	"webhooks": "rate(1 minute)",
+	"close":    "rate(1 hour)",
+}
+
+// Each scheduled function has one schedule at its rate, invoking it through
+// a role that may, with a retry policy and a dead-letter queue that the
+// function's own failed runs also reach; and the event the schedule sends is
+// one internal/lambdaschedule accepts.
+func TestTemplateSchedulesRunTheJobs(t *testing.T) {
+	tp := loadTemplate(t)
+	byFolder := tp.functionsByFolder()
+	schedules := tp.ofType("AWS::Scheduler::Schedule")
+	for folder, rate := range scheduledJobs {
+		fns := byFolder[folder]
+		if len(fns) != 1 {
+			t.Errorf("functions/%s: function resources %v", folder, fns)
+			continue
+		}
+		fn := fns[0]
+		var mine []string
+		for _, s := range schedules {
+			if target(get(tp.Resources[s], "Properties", "Target", "Arn")) == fn {
+				mine = append(mine, s)
+			}
+		}
+		if len(mine) != 1 {
+			t.Errorf("%s is the target of schedules %v; want one", fn, mine)
+			continue
+		}
+		p := asMap(tp.Resources[mine[0]]["Properties"])
+		expectEq(t, mine[0]+" expression", p["ScheduleExpression"], any(rate))
+		if get(p, "State") != "ENABLED" {
+			t.Errorf("%s is not enabled", mine[0])
+		}
+		if n, ok := get(p, "Target", "RetryPolicy", "MaximumRetryAttempts").(int); !ok || n < 1 {
+			t.Errorf("%s: retry policy %v", mine[0], get(p, "Target", "RetryPolicy"))
+		}
+		dlq := target(get(p, "Target", "DeadLetterConfig", "Arn"))
+		if tp.Resources[dlq]["Type"] != "AWS::SQS::Queue" {
+			t.Errorf("%s: dead-letter queue %v is not a queue of the template", mine[0], dlq)
+		}
+		// The function's failed runs (asynchronous invocations) end there too.
+		fp := tp.functionProps(fn)
+		if get(fp, "DeadLetterQueue", "Type") != "SQS" || target(get(fp, "DeadLetterQueue", "TargetArn")) != dlq {
+			t.Errorf("%s: DeadLetterQueue %v; want its schedule's DLQ %s", fn, fp["DeadLetterQueue"], dlq)
+		}
+		if !tp.grants(fn, "sqs:SendMessage", map[string]any{"Fn::GetAtt": []any{dlq, "Arn"}}) {
+			t.Errorf("%s's role cannot send to its DLQ %s (Lambda does so with the function's role)", fn, dlq)
+		}
+		if _, ok := get(fp, "EventInvokeConfig", "MaximumRetryAttempts").(int); !ok {
+			t.Errorf("%s: no EventInvokeConfig.MaximumRetryAttempts; say how often a failed run is retried", fn)
+		}
+		// Scheduler's role may invoke the function and send to the DLQ.
+		role := target(get(p, "Target", "RoleArn"))
+		var invoke, send bool
+		for _, pol := range list(get(tp.Resources[role], "Properties", "Policies")) {
+			for _, s := range list(get(pol, "PolicyDocument", "Statement")) {
+				res := fmt.Sprint(get(s, "Resource"))
+				acts := list(get(s, "Action"))
+				invoke = invoke || (slices.Contains(acts, any("lambda:InvokeFunction")) && strings.Contains(res, "["+fn+" Arn]"))
+				send = send || (slices.Contains(acts, any("sqs:SendMessage")) && strings.Contains(res, "["+dlq+" Arn]"))
+			}
+		}
+		if !invoke || !send {
+			t.Errorf("%s: role %s may invoke %s: %v, send to %s: %v", mine[0], role, fn, invoke, dlq, send)
+		}
+		expectEq(t, role+" trusted service", get(tp.Resources[role], "Properties", "AssumeRolePolicyDocument", "Statement", "0", "Principal", "Service"), any("scheduler.amazonaws.com"))
+		// The event it sends, with Scheduler's context attributes filled in.
+		in, _ := get(p, "Target", "Input", "Fn::Sub").(string)
+		in = strings.NewReplacer(
+			"${AWS::AccountId}", "123456789012", "${AWS::Region}", "us-east-1",
+			"<aws.scheduler.execution-id>", "d3c5", "<aws.scheduler.scheduled-time>", "2026-11-23T15:00:00Z",
+			"<aws.scheduler.schedule-arn>", "arn:aws:scheduler:us-east-1:123456789012:schedule/default/x",
+		).Replace(in)
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal([]byte(in), &ev); err != nil {
+			t.Errorf("%s: Input is not an EventBridge event: %v\n%s", mine[0], err, in)
+			continue
+		}
+		ran := false
+		job := func(context.Context) (map[string]int, error) { ran = true; return nil, nil }
+		if _, err := lambdaschedule.Handler(folder, job, nil)(context.Background(), ev); err != nil || !ran {
+			t.Errorf("%s: lambdaschedule refuses the event it sends: %v", mine[0], err)
+		}
+	}
+	for _, s := range schedules {
+		fn := target(get(tp.Resources[s], "Properties", "Target", "Arn"))
+		if _, ok := scheduledJobs[tp.folderOf(fn)]; !ok {
+			t.Errorf("schedule %s runs %s, which is not a scheduled job of this test", s, fn)
+		}
+	}
+}
+
+// Signaling: a WebSocket API whose $connect, $disconnect and $default
+// routes reach the signal function, which may post to the API's own
+// connections and knows where (SIGNAL_MANAGEMENT_ENDPOINT).
+func TestTemplateSignalingWebSocketAPI(t *testing.T) {
+	tp := loadTemplate(t)
+	fns := tp.functionsByFolder()["signal"]
+	if len(fns) != 1 {
+		t.Fatalf("signal functions %v", fns)
+	}
+	fn := fns[0]
+	var apis []string
+	for _, a := range tp.ofType("AWS::ApiGatewayV2::Api") {
+		if get(tp.Resources[a], "Properties", "ProtocolType") == "WEBSOCKET" {
+			apis = append(apis, a)
+		}
+	}
+	if len(apis) != 1 {
+		t.Fatalf("WebSocket APIs %v; want one", apis)
+	}
+	api := apis[0]
+	routes := map[string]bool{}
+	for _, r := range tp.ofType("AWS::ApiGatewayV2::Route") {
+		p := asMap(tp.Resources[r]["Properties"])
+		if target(p["ApiId"]) != api {
+			continue
+		}
+		key, _ := p["RouteKey"].(string)
+		routes[key] = true
+		integ, _ := strings.CutPrefix(fmt.Sprint(get(p, "Target", "Fn::Sub")), "integrations/${")
+		integ = strings.TrimSuffix(integ, "}")
+		ip := asMap(tp.Resources[integ]["Properties"])
+		if tp.Resources[integ]["Type"] != "AWS::ApiGatewayV2::Integration" || ip["IntegrationType"] != "AWS_PROXY" ||
+			!strings.Contains(fmt.Sprint(get(ip, "IntegrationUri", "Fn::Sub")), "${"+fn+".Arn}") {
+			t.Errorf("route %s (%s) does not reach %s through a proxy integration: %v", r, key, fn, p["Target"])
+		}
+		if p["AuthorizationType"] != "NONE" {
+			t.Errorf("route %s: authorization %v; the function verifies the token itself", key, p["AuthorizationType"])
+		}
+	}
+	for _, k := range []string{"$connect", "$disconnect", "$default"} {
+		if !routes[k] {
+			t.Errorf("no %s route", k)
+		}
+	}
+	var stage string
+	for _, s := range tp.ofType("AWS::ApiGatewayV2::Stage") {
+		if target(get(tp.Resources[s], "Properties", "ApiId")) == api {
+			stage = s
+		}
+	}
+	if stage == "" || get(tp.Resources[stage], "Properties", "AutoDeploy") != true {
+		t.Errorf("the WebSocket API has no auto-deployed stage (%q)", stage)
+	}
+	var permitted bool
+	for _, p := range tp.ofType("AWS::Lambda::Permission") {
+		pp := asMap(tp.Resources[p]["Properties"])
+		permitted = permitted || (target(pp["FunctionName"]) == fn && pp["Principal"] == "apigateway.amazonaws.com" &&
+			strings.Contains(fmt.Sprint(get(pp, "SourceArn", "Fn::Sub")), "${"+api+"}/"))
+	}
+	if !permitted {
+		t.Errorf("no permission lets the WebSocket API invoke %s", fn)
+	}
+	var manage bool
+	for _, s := range tp.roleStatements(fn) {
+		res := fmt.Sprint(get(s, "Resource", "Fn::Sub"))
+		if slices.Contains(list(get(s, "Action")), any("execute-api:ManageConnections")) {
+			if !strings.Contains(res, "${"+api+"}/${"+stage+"}/") || !strings.HasSuffix(res, "/@connections/*") {
+				t.Errorf("%s may manage connections of %s; want its own API's stage only", fn, res)
+			}
+			manage = true
+		}
+	}
+	if !manage {
+		t.Errorf("%s may not post to connections (execute-api:ManageConnections)", fn)
+	}
+	ep := fmt.Sprint(get(tp.functionProps(fn), "Environment", "Variables", app.EnvSignalEndpoint, "Fn::Sub"))
+	if !strings.HasPrefix(ep, "https://${"+api+"}.execute-api.") || !strings.HasSuffix(ep, "/${"+stage+"}") {
+		t.Errorf("%s = %s; want https://{api}.execute-api.{region}.amazonaws.com/{stage}", app.EnvSignalEndpoint, ep)
+	}
+	var wss bool
+	for _, o := range tp.Outputs {
+		wss = wss || strings.HasPrefix(fmt.Sprint(get(o, "Value", "Fn::Sub")), "wss://${"+api+"}.")
+	}
+	if !wss {
+		t.Error("no output gives the wss:// URL of the signaling API")
 	}
 }

@@ -1,0 +1,24 @@
+// Command sweep is the Lambda function that EventBridge Scheduler invokes
+// every minute: the claim-lease and SLA sweep (exam.Service.Sweep, through
+// internal/lambdaschedule), on the AWS home built from the environment that
+// internal/app/env.go describes.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
+	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+)
+
+func main() {
+	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	if err != nil {
+		lambdaruntime.Fail("sweep", err)
+	}
+	lambda.Start(lambdaschedule.Handler("sweep", lambdaschedule.Sweep(a.Exams), a.Settings.Log))
+}
