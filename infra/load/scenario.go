@@ -331,8 +331,9 @@ func (r *run) decide(ctx context.Context, auth map[string]string, it queueItem, 
 	if outcome == "approved" {
 		var orders []map[string]any
 		for _, t := range it.Treatments {
-			orders = append(orders, map[string]any{"treatment": t, "product": "product for " + t, "dose": "as labelled",
-				"route": "per label", "areas": []string{"as discussed"}, "frequency": "as needed", "quantity": "1", "refills": 1})
+			product, route := orderFor(t) // products.go
+			orders = append(orders, map[string]any{"treatment": t, "product": product, "dose": "as labelled",
+				"route": route, "areas": []string{"as discussed"}, "frequency": "as needed", "quantity": "1", "refills": 1})
 		}
 		body["orders"] = orders
 	} else {
