@@ -82,6 +82,9 @@ func (c *client) call(ctx context.Context, endpoint, method, url string, headers
 		ok = ok || s == resp.StatusCode
 	}
 	c.rec.add(endpoint, d, resp.StatusCode, ok)
+	if !ok {
+		c.rec.sample(endpoint, resp.StatusCode, raw)
+	}
 	r := response{status: resp.StatusCode, body: raw}
 	if err != nil {
 		return r, err
@@ -94,9 +97,19 @@ func (c *client) call(ctx context.Context, endpoint, method, url string, headers
 
 // recorder keeps latencies and statuses per endpoint.
 type recorder struct {
-	mu   sync.Mutex
-	per  map[string]*endpointStats
-	errs map[string]int // "endpoint status" → count, unexpected only
+	mu      sync.Mutex
+	per     map[string]*endpointStats
+	errs    map[string]int    // "endpoint status" → count, unexpected only
+	samples map[string]string // "endpoint status" → the first such body
+}
+
+func (r *recorder) sample(endpoint string, status int, body []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := fmt.Sprintf("%s → %d", endpoint, status)
+	if _, ok := r.samples[k]; !ok {
+		r.samples[k] = string(body[:min(len(body), 300)])
+	}
 }
 
 type endpointStats struct {
@@ -105,7 +118,7 @@ type endpointStats struct {
 }
 
 func newRecorder() *recorder {
-	return &recorder{per: map[string]*endpointStats{}, errs: map[string]int{}}
+	return &recorder{per: map[string]*endpointStats{}, errs: map[string]int{}, samples: map[string]string{}}
 }
 
 func (r *recorder) add(endpoint string, d time.Duration, status int, ok bool) {
@@ -166,6 +179,13 @@ func (r *recorder) summary() ([]EndpointSummary, map[string]int) {
 		errs[k] = v
 	}
 	return out, errs
+}
+
+// firstBody is the first body answered with an unexpected status.
+func (r *recorder) firstBody(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.samples[key]
 }
 
 // quantile of sorted ds, nearest rank.

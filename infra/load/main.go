@@ -63,6 +63,7 @@ type Result struct {
 	CallsPerSec  float64           `json:"calls_per_sec"`
 	Endpoints    []EndpointSummary `json:"endpoints"`
 	Errors       map[string]int    `json:"errors"`
+	ErrorSamples map[string]string `json:"error_samples,omitempty"` // the first body of each`
 	Shed         int64             `json:"shed"`
 	Failed       int64             `json:"patients_failed"`
 	Conflicts    int64             `json:"claim_conflicts"`
@@ -221,6 +222,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	res.Calls, _ = r.c.rec.total()
 	res.CallsPerSec = float64(res.Calls) / res.Seconds
 	res.Endpoints, res.Errors = r.c.rec.summary()
+	res.ErrorSamples = map[string]string{}
+	for k := range res.Errors {
+		res.ErrorSamples[k] = r.c.rec.firstBody(k)
+	}
 	res.Shed, res.Failed, res.Conflicts = r.shed.Load(), r.failed.Load(), r.claimConflicts.Load()
 
 	// Server-side counts stop here: verification calls are not the run's.
@@ -346,7 +351,7 @@ func printResult(w io.Writer, res Result) {
 	} else {
 		fmt.Fprintln(w, "errors by endpoint and status:")
 		for k, n := range res.Errors {
-			fmt.Fprintf(w, "  %-50s %d\n", k, n)
+			fmt.Fprintf(w, "  %-50s %d   first: %s\n", k, n, res.ErrorSamples[k])
 		}
 	}
 	v := res.Verification
