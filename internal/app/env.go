@@ -151,6 +151,7 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 		return nil, nil, err
 	}
 	a.Deps.ClinicAdmins = clinicAdminsFromEnv(getenv, env.providerIssuer, keys, clk) // clinicadmins.go
+	a.Deps.Directors = directorsFromEnv(getenv, env.providerIssuer, keys, clk)       // directorsenv.go
 	return a, home, nil
 }
 
