@@ -91,9 +91,11 @@ func TestReportsEachFailureWithItsReason(t *testing.T) {
 	parts := strings.Split(f.rec.JWS, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	altered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(bytes.Replace(payload, []byte("20 units"), []byte("90 units"), 1)) + "." + parts[2]
-	sig := []byte(parts[2])
+	// Flip a bit of the signature itself, not of its base64 text: a flipped
+	// character can fall outside the alphabet and make the JWS malformed.
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	sig[3] ^= 1
-	badSig := parts[0] + "." + parts[1] + "." + string(sig)
+	badSig := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
 	other, err := signer.LoadOrCreateFileKey(filepath.Join(f.dir, "other.pem"))
 	if err != nil {
 		t.Fatal(err)
