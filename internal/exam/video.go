@@ -8,6 +8,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/rules"
+	"github.com/goodfaith/goodfaith/internal/store"
 )
 
 // NoShowRings is how many rings a patient must leave unanswered before the
@@ -121,4 +122,43 @@ func (s *Service) NoShow(ctx context.Context, providerID, examID string, unanswe
 	}
 	next.version = e.version + 1
 	return next, nil
+}
+
+// QueuePosition is the place of a queued video exam among the video exams
+// waiting in its state's queue, in the order providers see them (1 is
+// next). It is 0 for an exam that is not a queued video exam. It reads no
+// PHI and returns none.
+func (s *Service) QueuePosition(ctx context.Context, examID string) (int, error) {
+	e, err := load(ctx, s.Store, examID)
+	if err != nil {
+		return 0, err
+	}
+	if e.Status != Queued || e.QueuedAt == nil || e.Modality != string(rules.Video) {
+		return 0, nil
+	}
+	own := e.queueSortKey()
+	pos := 1
+	q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(e.State), Limit: store.MaxQueryLimit}
+	for {
+		page, err := s.Store.Query(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		for _, it := range page.Items {
+			if it.GSI2SK >= own {
+				continue
+			}
+			o, err := FromItem(it)
+			if err != nil {
+				return 0, err
+			}
+			if o.Status == Queued && o.Modality == string(rules.Video) {
+				pos++
+			}
+		}
+		if page.Cursor == "" {
+			return pos, nil
+		}
+		q.Cursor = page.Cursor
+	}
 }

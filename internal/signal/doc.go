@@ -10,8 +10,11 @@
 //   - join: enter the exam's room. Only the patient of the exam (while it
 //     is queued, claimed or in consult) and the provider holding its claim
 //     may; anyone else gets error exam_not_found, as if it did not exist.
-//     The joiner receives {type:join, role, peers:[…]} and the others
-//     {type:join, from}. A patient waiting in the room of a queued video
+//     The joiner receives {type:join, role, peers:[…], status} (a patient
+//     of a queued video exam also gets position: their place among the
+//     state's queued video exams, 1 is next) and the others {type:join,
+//     from}. Joining again on a connection already in the room only
+//     refreshes the ack (the widget's waiting room polls its position so). A patient waiting in the room of a queued video
 //     exam rings the eligible online providers ({type:ring, exam_id,
 //     state, treatments}); when patient and provider are both in, the
 //     exam moves to in_consult.

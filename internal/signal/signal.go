@@ -70,6 +70,7 @@ type Out struct {
 	Peers      []string        `json:"peers,omitempty"`
 	Action     string          `json:"action,omitempty"`
 	Attempt    int             `json:"attempt,omitempty"`
+	Position   int             `json:"position,omitempty"` // a waiting patient's place among the state's queued video exams (1 is next)
 	Status     string          `json:"status,omitempty"`
 	Outcome    string          `json:"outcome,omitempty"`
 	Reason     string          `json:"reason,omitempty"`
@@ -172,10 +173,17 @@ func (h *Handler) Disconnect(ctx context.Context, connID string) error {
 // drop removes c and its membership, telling its room (when notify).
 func (h *Handler) drop(ctx context.Context, c conn, reason string, notify bool) error {
 	if c.Room != "" {
+		// A connection replaced by a newer one of the same party (a
+		// reconnect after a network blip) is no longer a member: its late
+		// disconnect must not tell the room that party left.
+		_, gerr := h.Store.Get(ctx, memberKey(c.Room, c.ID))
+		if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
+			return gerr
+		}
 		if err := h.Store.Delete(ctx, memberKey(c.Room, c.ID), store.None); err != nil {
 			return err
 		}
-		if notify {
+		if notify && gerr == nil {
 			h.tellOthers(ctx, c.Room, c.ID, Out{Type: TypeLeave, ExamID: c.Room, From: c.Role, Reason: reason})
 		}
 	}
@@ -302,6 +310,9 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 	if err := mayJoin(c, r); err != nil {
 		return err
 	}
+	// A join on a connection already in the room refreshes the patient's
+	// queue position; it does not ring the providers again.
+	again := c.Room == examID
 	if c.Room != "" && c.Room != examID {
 		if err := h.leave(ctx, c, c.Room); err != nil {
 			return err
@@ -340,7 +351,16 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 		}
 		return err
 	}
-	h.send(ctx, c.ID, Out{Type: TypeJoin, ExamID: examID, Role: c.Role, Peers: peers, Status: string(r.Status)})
+	ack := Out{Type: TypeJoin, ExamID: examID, Role: c.Role, Peers: peers, Status: string(r.Status)}
+	if c.Role == rolePatient && r.Status == exam.Queued {
+		if ack.Position, err = h.Exams.QueuePosition(ctx, examID); err != nil {
+			return err
+		}
+	}
+	h.send(ctx, c.ID, ack)
+	if again {
+		return nil
+	}
 	h.tellOthers(ctx, examID, c.ID, Out{Type: TypeJoin, ExamID: examID, From: c.Role})
 
 	if c.Role == rolePatient {
