@@ -51,7 +51,9 @@ window.addEventListener("goodfaith:ready", function () { window.__t1 = performan
 window.addEventListener("message", function (e) { window.__events.push({ type: "message", detail: JSON.stringify(e.data) }); });
 document.addEventListener("securitypolicyviolation", function (e) { window.__violations.push(e.violatedDirective + " " + e.blockedURI); });`;
 
-export async function start() {
+// start's options: extra chromium args and context permissions (the video
+// tests' fake camera).
+export async function start({ args = [], permissions } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "gf-widget-data-"));
   const profile = mkdtempSync(join(tmpdir(), "gf-widget-profile-"));
   // GOODFAITH_LOCAL_BIN: a prebuilt ./infra/local (else it is built here).
@@ -122,7 +124,8 @@ export async function start() {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...args],
+    ...(permissions ? { permissions } : {}),
   });
 
   return {

@@ -5,6 +5,7 @@
 import { h, clear, Child } from "./dom";
 import { guardBrand } from "./color";
 import { pickLang, translator, treatmentName, Lang, Key } from "./i18n";
+import { VideoVisit } from "./video";
 
 // ---------- types of the API (docs: shared/design/API.md) ----------
 
@@ -1022,9 +1023,28 @@ function viewReview() {
 // ---------- step 7: status ----------
 
 const TERMINAL = ["decided", "cancelled", "expired", "not_applicable"];
+// LIVE: a video exam's statuses while the patient may be in the call.
+const LIVE = ["queued", "claimed", "in_consult"];
+let video: VideoVisit | null = null;
+
+function videoLive(e: Exam | null): boolean {
+  return !!e && e.modality === "video" && LIVE.indexOf(e.status) >= 0 && !!s.token && !!s.examId;
+}
 
 function viewStatus() {
   const e = exam;
+  if (videoLive(e)) {
+    // The video visit (video.ts): kept across renders, re-attached here.
+    if (!video) video = new VideoVisit({ t: () => t, token: s.token as string, examId: s.examId as string, onResize: reportHeight });
+    const wrap = h("div", { class: "video-wrap" });
+    video.mount(wrap);
+    queuePoll();
+    return wrap;
+  }
+  if (video) {
+    video.stop();
+    video = null;
+  }
   const live = h("div", { id: "status", role: "status", "aria-live": "polite" });
   if (e) {
     if (e.status === "decided" && e.outcome) {
@@ -1070,7 +1090,10 @@ function queuePoll() {
     }
     if (s.step !== "status") return;
     const after = exam ? exam.status + "/" + (exam.outcome || "") : "";
-    if (after !== before) {
+    if (after !== before && video && videoLive(exam)) {
+      // queued → claimed → in consult: the call goes on undisturbed.
+      queuePoll();
+    } else if (after !== before) {
       const focused = document.activeElement;
       render();
       if (focused && focused !== document.body && !focused.isConnected) (app.querySelector("h1") as HTMLElement).focus();
