@@ -341,3 +341,77 @@ test("the camera check explains a blocked camera (en/es) and lets the patient tr
     rmSync(profile, { recursive: true, force: true });
   }
 });
+
+test("browser to browser: the patient's widget and the provider's call page (/dev/call, shared/call.ts) in two browser contexts; ring, accept, video both ways, the patient hangs up and rejoins, the provider approves and the patient sees it", { timeout: 180000 }, async () => {
+  // The provider console has no call panel yet: the -dev provider call
+  // page on the same shared call module stands in for it.
+  const profile = mkdtempSync(join(tmpdir(), "gf-video-provider-"));
+  const provCtx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", ...MEDIA_ARGS],
+    permissions: PERMISSIONS,
+  });
+  try {
+    const prov = await provCtx.newPage();
+    await prov.addInitScript(instrument);
+    const provErrors = [];
+    prov.on("pageerror", (e) => provErrors.push(String(e)));
+    await prov.goto(`${env.api}/dev/call/?provider=prov_tx_md`);
+    await prov.waitForSelector("#phase[data-phase=online]", { timeout: WAIT });
+
+    const { page, frame, errors } = await openPatient(env.browser, { width: 360 });
+    await patientToVideo(frame, { first: "Ana" });
+    await phase(frame, "check");
+    await frame.click("#camera-check");
+    await phase(frame, "ready");
+    await frame.click("#join-waiting");
+    await phase(frame, "waiting");
+    const examId = await frame.evaluate(() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find((k) => k.startsWith("goodfaith:")))).examId);
+
+    // The provider is rung for this exam and accepts.
+    await prov.waitForSelector(`#ring-${examId} button.accept`, { timeout: WAIT });
+    const t0 = Date.now();
+    await prov.click(`#ring-${examId} button.accept`);
+    await phase(frame, "call");
+    await prov.waitForSelector("#phase[data-phase=call]", { timeout: WAIT });
+    console.log(`# browser to browser: connected ${Date.now() - t0} ms after the provider's accept`);
+    await rtpFlows(frame, "patient");
+    await rtpFlows(prov.mainFrame(), "provider");
+    await prov.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
+    await frame.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
+    await noA11yViolations(frame, "browser-to-browser call");
+
+    // The patient hangs up and comes back: the provider offers again.
+    const pcs = (await rtp(frame)).pcs;
+    await frame.click("#hang-up");
+    await phase(frame, "left");
+    await prov.waitForSelector("#phase[data-phase=peer-left]", { timeout: WAIT });
+    await noA11yViolations(frame, "left the call");
+    await frame.click("#join-call");
+    await phase(frame, "call");
+    await frame.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });
+    await prov.waitForSelector("#phase[data-phase=call]", { timeout: WAIT });
+    await rtpFlows(frame, "patient after rejoining");
+    await rtpFlows(prov.mainFrame(), "provider after the patient rejoined");
+
+    // The provider approves (through the API): the patient sees it.
+    const tok = await apiCall(env, "POST", "/dev/token", { provider_id: "prov_tx_md" });
+    const dec = await apiCall(env, "POST", `/v1/provider/exams/${examId}/decision`, {
+      outcome: "approved",
+      notes: "seen on video",
+      orders: [{ treatment: "neurotoxin", product: "onabotulinumtoxinA", dose: "20 units", route: "intramuscular", areas: ["glabella"], frequency: "every 12 weeks", quantity: 20, refills: 3, valid_days: 180 }],
+      attestation: { accepted: true },
+    }, { Authorization: "Bearer " + tok.json.token });
+    assert.equal(dec.status, 201, dec.text);
+    await frame.waitForSelector("#outcome.approved", { timeout: 15000 });
+    assert.equal(await frame.evaluate(() => window.__pcs.every((pc) => pc.connectionState === "closed")), true, "the patient's call ended");
+    await noA11yViolations(frame, "approved after the call");
+    assert.deepEqual(errors, []);
+    assert.deepEqual(provErrors, []);
+    await page.close();
+  } finally {
+    await provCtx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

@@ -162,8 +162,10 @@ export class Call {
     if (this.socketOpen) this.send({ type: "join" });
   }
 
-  // accept answers a ring (providers): the claim, then the room.
-  accept(): void {
+  // accept answers a ring (providers): the claim, then the room. examId
+  // names the rung exam when this socket was opened for none.
+  accept(examId?: string): void {
+    if (examId) this.o.examId = examId;
     this.wantRoom = true;
     this.send({ type: "ring", action: "accept" });
   }
