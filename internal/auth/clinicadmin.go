@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -34,49 +33,17 @@ type ClinicAdminVerifier struct {
 // ClinicID). Failures wrap ErrUnauthenticated, or ErrKeysUnavailable when
 // the key source cannot answer.
 func (v *ClinicAdminVerifier) Verify(ctx context.Context, token string) (Principal, error) {
-	if v.Issuer == "" || v.Audience == "" || v.Keys == nil {
-		return Principal{}, errors.New("auth: ClinicAdminVerifier needs Issuer, Audience and Keys")
-	}
-	if token == "" {
-		return Principal{}, ErrMissingCredential
-	}
-	if len(token) > MaxTokenLen {
-		return Principal{}, wrap(ErrInvalidToken, errors.New("token too long"))
-	}
-	var clk clock.Clock = clock.System{}
-	if v.Clock != nil {
-		clk = v.Clock
-	}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods(ProviderMethods),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(clk.Now),
-		jwt.WithLeeway(Leeway),
-		jwt.WithStrictDecoding(),
-	)
-	claims := clinicAdminClaims{audience: v.Audience}
-	pv := &ProviderVerifier{Keys: v.Keys}
-	var keyErr error
-	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		key, err := pv.key(ctx, t)
-		keyErr = err
-		return key, err
-	})
-	if err != nil {
-		return Principal{}, classify(err, keyErr)
+	claims := clinicAdminClaims{identityClaims: identityClaims{audience: v.Audience}}
+	iv := identityVerifier{name: "ClinicAdminVerifier", issuer: v.Issuer, audience: v.Audience, keys: v.Keys, clock: v.Clock}
+	if err := iv.verify(ctx, token, &claims); err != nil {
+		return Principal{}, err
 	}
 	return Principal{Role: RoleClinic, ClinicID: claims.ClinicID}, nil
 }
 
 type clinicAdminClaims struct {
-	jwt.RegisteredClaims
-	ClientID string `json:"client_id,omitempty"`
-	TokenUse string `json:"token_use,omitempty"`
+	identityClaims
 	ClinicID string `json:"goodfaith:clinic_id,omitempty"`
-
-	audience string
 }
 
 var _ jwt.ClaimsValidator = (*clinicAdminClaims)(nil)
@@ -84,21 +51,7 @@ var _ jwt.ClaimsValidator = (*clinicAdminClaims)(nil)
 // Validate applies ProviderVerifier's audience rule and requires the
 // clinic id.
 func (c *clinicAdminClaims) Validate() error {
-	var errs []error
-	aud := slices.DeleteFunc(slices.Clone(c.Audience), func(s string) bool { return s == "" })
-	switch {
-	case len(aud) > 0:
-		if !slices.Contains(aud, c.audience) {
-			errs = append(errs, jwt.ErrTokenInvalidAudience)
-		}
-	case c.ClientID == "":
-		errs = append(errs, fmt.Errorf("%w: aud or client_id", jwt.ErrTokenRequiredClaimMissing))
-	case c.ClientID != c.audience:
-		errs = append(errs, fmt.Errorf("%w: client_id", jwt.ErrTokenInvalidAudience))
-	}
-	if c.TokenUse != "" && c.TokenUse != "id" && c.TokenUse != "access" {
-		errs = append(errs, fmt.Errorf("%w: token_use", errBadClaim))
-	}
+	errs := c.identityErrors()
 	if !validID(c.ClinicID) {
 		errs = append(errs, fmt.Errorf("%w: clinic id", errBadClaim))
 	}

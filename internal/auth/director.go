@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -40,50 +39,18 @@ type DirectorVerifier struct {
 // not the token's. Failures wrap ErrUnauthenticated, or ErrKeysUnavailable
 // when the key source cannot answer.
 func (v *DirectorVerifier) Verify(ctx context.Context, token string) (Principal, error) {
-	if v.Issuer == "" || v.Audience == "" || v.Keys == nil {
-		return Principal{}, errors.New("auth: DirectorVerifier needs Issuer, Audience and Keys")
-	}
-	if token == "" {
-		return Principal{}, ErrMissingCredential
-	}
-	if len(token) > MaxTokenLen {
-		return Principal{}, wrap(ErrInvalidToken, errors.New("token too long"))
-	}
-	var clk clock.Clock = clock.System{}
-	if v.Clock != nil {
-		clk = v.Clock
-	}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods(ProviderMethods),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(clk.Now),
-		jwt.WithLeeway(Leeway),
-		jwt.WithStrictDecoding(),
-	)
-	claims := directorClaims{audience: v.Audience}
-	pv := &ProviderVerifier{Keys: v.Keys}
-	var keyErr error
-	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		key, err := pv.key(ctx, t)
-		keyErr = err
-		return key, err
-	})
-	if err != nil {
-		return Principal{}, classify(err, keyErr)
+	claims := directorClaims{identityClaims: identityClaims{audience: v.Audience}}
+	iv := identityVerifier{name: "DirectorVerifier", issuer: v.Issuer, audience: v.Audience, keys: v.Keys, clock: v.Clock}
+	if err := iv.verify(ctx, token, &claims); err != nil {
+		return Principal{}, err
 	}
 	return Principal{Role: RoleDirector, DirectorID: claims.directorID()}, nil
 }
 
 type directorClaims struct {
-	jwt.RegisteredClaims
-	ClientID   string  `json:"client_id,omitempty"`
-	TokenUse   string  `json:"token_use,omitempty"`
+	identityClaims
 	Role       string  `json:"goodfaith:role,omitempty"`
 	DirectorID *string `json:"goodfaith:director_id,omitempty"`
-
-	audience string
 }
 
 var _ jwt.ClaimsValidator = (*directorClaims)(nil)
@@ -98,21 +65,7 @@ func (c *directorClaims) directorID() string {
 // Validate applies ProviderVerifier's audience rule and requires the role
 // and a well-formed director id.
 func (c *directorClaims) Validate() error {
-	var errs []error
-	aud := slices.DeleteFunc(slices.Clone(c.Audience), func(s string) bool { return s == "" })
-	switch {
-	case len(aud) > 0:
-		if !slices.Contains(aud, c.audience) {
-			errs = append(errs, jwt.ErrTokenInvalidAudience)
-		}
-	case c.ClientID == "":
-		errs = append(errs, fmt.Errorf("%w: aud or client_id", jwt.ErrTokenRequiredClaimMissing))
-	case c.ClientID != c.audience:
-		errs = append(errs, fmt.Errorf("%w: client_id", jwt.ErrTokenInvalidAudience))
-	}
-	if c.TokenUse != "" && c.TokenUse != "id" && c.TokenUse != "access" {
-		errs = append(errs, fmt.Errorf("%w: token_use", errBadClaim))
-	}
+	errs := c.identityErrors()
 	if c.Role != string(RoleDirector) {
 		errs = append(errs, fmt.Errorf("%w: role", errBadClaim))
 	}

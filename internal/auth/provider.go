@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -69,63 +68,12 @@ type ProviderVerifier struct {
 // that cannot answer gives an error wrapping ErrKeysUnavailable instead. ctx
 // bounds any key fetch.
 func (v *ProviderVerifier) Verify(ctx context.Context, token string) (Principal, error) {
-	if v.Issuer == "" || v.Audience == "" || v.Keys == nil {
-		return Principal{}, errors.New("auth: ProviderVerifier needs Issuer, Audience and Keys")
-	}
-	if token == "" {
-		return Principal{}, ErrMissingCredential
-	}
-	if len(token) > MaxTokenLen {
-		return Principal{}, wrap(ErrInvalidToken, errors.New("token too long"))
-	}
-	var clk clock.Clock = clock.System{}
-	if v.Clock != nil {
-		clk = v.Clock
-	}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods(ProviderMethods),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(clk.Now),
-		jwt.WithLeeway(Leeway),
-		jwt.WithStrictDecoding(),
-		// The audience is checked by providerClaims.Validate, which also
-		// knows the client_id rule.
-	)
-	claims := providerClaims{audience: v.Audience}
-	var keyErr error
-	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		key, err := v.key(ctx, t)
-		keyErr = err
-		return key, err
-	})
-	if err != nil {
-		return Principal{}, classify(err, keyErr)
+	claims := providerClaims{identityClaims: identityClaims{audience: v.Audience}}
+	iv := identityVerifier{name: "ProviderVerifier", issuer: v.Issuer, audience: v.Audience, keys: v.Keys, clock: v.Clock}
+	if err := iv.verify(ctx, token, &claims); err != nil {
+		return Principal{}, err
 	}
 	return Principal{Role: RoleProvider, ProviderID: claims.providerID()}, nil
-}
-
-// key is the jwt.Keyfunc of Verify.
-func (v *ProviderVerifier) key(ctx context.Context, t *jwt.Token) (crypto.PublicKey, error) {
-	if _, ok := t.Header["crit"]; ok {
-		return nil, wrap(ErrInvalidToken, errors.New("crit header not supported"))
-	}
-	kid, _ := t.Header["kid"].(string)
-	if kid == "" || len(kid) > maxKidLen {
-		return nil, wrap(ErrInvalidToken, errors.New("missing or oversized kid"))
-	}
-	key, err := v.Keys.Key(ctx, kid)
-	if err != nil {
-		if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrKeysUnavailable) {
-			return nil, err
-		}
-		return nil, wrap(ErrKeysUnavailable, err)
-	}
-	if !keyFitsAlg(key, t.Method.Alg()) {
-		return nil, wrap(ErrInvalidToken, errors.New("key type does not match alg"))
-	}
-	return key, nil
 }
 
 // keyFitsAlg reports whether key is the right type for alg (RS256 or ES256).
@@ -142,12 +90,8 @@ func keyFitsAlg(key crypto.PublicKey, alg string) bool {
 // providerClaims are the claims of a provider token. Unknown claims (Cognito
 // adds many) are ignored.
 type providerClaims struct {
-	jwt.RegisteredClaims
-	ClientID   string  `json:"client_id,omitempty"`
-	TokenUse   string  `json:"token_use,omitempty"`
+	identityClaims
 	ProviderID *string `json:"goodfaith:provider_id,omitempty"`
-
-	audience string // expected audience, set by Verify
 }
 
 var _ jwt.ClaimsValidator = (*providerClaims)(nil)
@@ -162,21 +106,7 @@ func (c *providerClaims) providerID() string {
 // Validate applies the audience rule documented on ProviderVerifier and
 // checks token_use and the provider id.
 func (c *providerClaims) Validate() error {
-	var errs []error
-	aud := slices.DeleteFunc(slices.Clone(c.Audience), func(s string) bool { return s == "" })
-	switch {
-	case len(aud) > 0:
-		if !slices.Contains(aud, c.audience) {
-			errs = append(errs, jwt.ErrTokenInvalidAudience)
-		}
-	case c.ClientID == "":
-		errs = append(errs, fmt.Errorf("%w: aud or client_id", jwt.ErrTokenRequiredClaimMissing))
-	case c.ClientID != c.audience:
-		errs = append(errs, fmt.Errorf("%w: client_id", jwt.ErrTokenInvalidAudience))
-	}
-	if c.TokenUse != "" && c.TokenUse != "id" && c.TokenUse != "access" {
-		errs = append(errs, fmt.Errorf("%w: token_use", errBadClaim))
-	}
+	errs := c.identityErrors()
 	if !validID(c.providerID()) {
 		errs = append(errs, fmt.Errorf("%w: provider id", errBadClaim))
 	}
