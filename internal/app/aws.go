@@ -16,7 +16,6 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
-	"github.com/goodfaith/goodfaith/internal/notify"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
 )
@@ -38,6 +37,10 @@ type AWSConfig struct {
 	// APIOptions are added to every AWS client's middleware stack; the load
 	// tool uses them to record consumed capacity and count requests.
 	APIOptions []func(*middleware.Stack) error
+
+	// Notify chooses SES and SNS for email and SMS (notifyenv.go); empty,
+	// every message stays in the outbox.
+	Notify NotifyConfig
 }
 
 // AWS is the production home.
@@ -92,6 +95,6 @@ func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clo
 		return nil, err
 	}
 	st := dynamo.New(db, streams, c.Table)
-	// Notifications go to the outbox until the SES/SNS adapters land.
-	return &AWS{Ports: Ports{Store: st, Blobs: blobs, Signer: sign, Notifier: notify.Outbox{Store: st, Log: log}}, Store: st, DB: db, S3: s3c}, nil
+	notifier := awsNotifier(cfg, c.Notify, st, clk, log) // notifyenv.go
+	return &AWS{Ports: Ports{Store: st, Blobs: blobs, Signer: sign, Notifier: notifier}, Store: st, DB: db, S3: s3c}, nil
 }

@@ -120,6 +120,9 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 	if err != nil {
 		return nil, nil, err
 	}
+	if env.aws.Notify, err = notifyFromEnv(getenv); err != nil { // notifyenv.go
+		return nil, nil, err
+	}
 	clk := clock.System{}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	keys, err := auth.NewRemoteJWKS(env.jwksURL, auth.RemoteJWKSOptions{Clock: clk})

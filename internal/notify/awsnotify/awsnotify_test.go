@@ -103,7 +103,9 @@ func TestSESSendsTheEmailTheMessageSays(t *testing.T) {
 		Content              struct {
 			Simple struct {
 				Subject struct{ Data, Charset string }
-				Body    struct{ Text struct{ Data, Charset string } }
+				Body    struct {
+					Text struct{ Data, Charset string }
+				}
 			}
 		}
 		EmailTags []struct{ Name, Value string }
