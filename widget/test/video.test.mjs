@@ -43,6 +43,8 @@ function instrument() {
   const WS = window.WebSocket;
   window.__pcs = [];
   window.__sockets = [];
+  window.__csp = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
   if (PC)
     window.RTCPeerConnection = class extends PC {
       constructor(...a) {
@@ -230,6 +232,16 @@ test("video visit with a Pion provider at 320 px: camera check, waiting room wit
     await noA11yViolations(frame, "waiting room");
     await fits(frame, "waiting room");
 
+    // A blip in the waiting room: a new socket joins again, still in line.
+    const before = await frame.evaluate(() => window.__sockets.length);
+    await page.context().setOffline(true);
+    await frame.evaluate(() => window.__sockets.forEach((s) => s.close()));
+    await phase(frame, "reconnecting");
+    await page.context().setOffline(false);
+    await phase(frame, "waiting");
+    assert.ok((await frame.evaluate(() => window.__sockets.length)) > before, "a new socket");
+    assert.match(await frame.locator("#position").innerText(), /next in line/);
+
     // 3. The provider accepts: the call connects, video flows both ways.
     prov.send("accept");
     await phase(frame, "call");
@@ -291,6 +303,7 @@ test("video visit with a Pion provider at 320 px: camera check, waiting room wit
     await noA11yViolations(frame, "decision");
     assert.deepEqual(errors, []);
     assert.deepEqual(await page.evaluate(() => window.__violations), [], "no CSP violation on the host");
+    assert.deepEqual(await frame.evaluate(() => window.__csp), [], "no CSP violation in the frame (socket, media, WebRTC)");
     await page.close();
   } finally {
     prov.stop();
@@ -409,6 +422,8 @@ test("browser to browser: the patient's widget and the provider's call page (/de
     await noA11yViolations(frame, "approved after the call");
     assert.deepEqual(errors, []);
     assert.deepEqual(provErrors, []);
+    assert.deepEqual(await frame.evaluate(() => window.__csp), [], "no CSP violation in the frame");
+    assert.deepEqual(await prov.evaluate(() => window.__csp), [], "no CSP violation on the call page");
     await page.close();
   } finally {
     await provCtx.close();

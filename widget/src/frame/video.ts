@@ -138,6 +138,10 @@ export class VideoVisit {
     this.remote.hidden = !(showRemote && this.remote.srcObject);
     this.stage.classList.toggle("with-remote", !this.remote.hidden);
 
+    // Controls are rebuilt: a focused one keeps the focus (same id), or it
+    // moves to the heading rather than being lost to the page.
+    const active = document.activeElement;
+    const hadFocus = !!active && (this.controls.contains(active) || this.help.contains(active)) ? (active as HTMLElement).id || "-" : "";
     clear(this.controls);
     const btn = (id: string, label: string, cls: string, on: () => void, pressed?: boolean) =>
       h("button", { type: "button", id, class: cls, onclick: on, "aria-pressed": pressed === undefined ? undefined : String(pressed) }, label);
@@ -166,6 +170,10 @@ export class VideoVisit {
           btn("hang-up", t("hangUp"), "danger", () => this.hangUp()),
         );
         break;
+    }
+    if (hadFocus && this.el.isConnected) {
+      const again = hadFocus !== "-" && document.getElementById(hadFocus);
+      (again || this.heading).focus();
     }
     this.d.onResize();
   }
