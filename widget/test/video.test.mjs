@@ -395,12 +395,20 @@ test("browser to browser: the patient's widget and the provider's call page (/de
     await frame.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
     await noA11yViolations(frame, "browser-to-browser call");
 
-    // The patient hangs up and comes back: the provider offers again.
+    // The patient hangs up; the provider rings them; they answer and the
+    // provider offers again.
     const pcs = (await rtp(frame)).pcs;
     await frame.click("#hang-up");
     await phase(frame, "left");
+    assert.match(await frame.locator("#join-call").innerText(), /Rejoin the call/);
     await prov.waitForSelector("#phase[data-phase=peer-left]", { timeout: WAIT });
     await noA11yViolations(frame, "left the call");
+    await prov.click("#ring");
+    await phase(frame, "ringing");
+    assert.match(await frame.locator("#video-status").innerText(), /Your provider is calling/);
+    assert.match(await frame.locator("#join-call").innerText(), /Join the call/);
+    assert.equal(await frame.evaluate(() => document.activeElement && document.activeElement.id), "join-call", "the answer button has the focus");
+    await noA11yViolations(frame, "ringing");
     await frame.click("#join-call");
     await phase(frame, "call");
     await frame.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });

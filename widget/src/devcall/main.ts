@@ -31,7 +31,8 @@ const controls = el("div", { class: "controls" });
 const mute = el("button", { type: "button", id: "mute", class: "secondary", "aria-pressed": "false" }, "Mute microphone");
 const camera = el("button", { type: "button", id: "camera", class: "secondary", "aria-pressed": "false" }, "Turn camera off");
 const hangUp = el("button", { type: "button", id: "hang-up", class: "danger" }, "Hang up");
-controls.append(mute, camera, hangUp);
+const ring = el("button", { type: "button", id: "ring", class: "secondary" }, "Ring the patient");
+controls.append(mute, camera, ring, hangUp);
 app.textContent = "";
 app.append(el("h1", {}, "Provider call (local development)"), el("p", { class: "hint" }, "Provider " + providerID), status, rings, stage, controls);
 
@@ -52,6 +53,14 @@ function onEvent(e: CallEvent) {
       return;
     case "ring": {
       const m = e.msg;
+      if (m.role === "provider") {
+        setPhase("ringing", "Ringing the patient (ring " + (m.attempt || 1) + ")…");
+        return;
+      }
+      if (m.action === "no_answer") {
+        setPhase("no-answer", "The exam ended as not applicable: the patient did not answer.");
+        return;
+      }
       if (!m.exam_id || m.from) return;
       const existing = document.getElementById("ring-" + m.exam_id);
       if (m.action === "taken") {
@@ -107,6 +116,7 @@ camera.addEventListener("click", () => {
   camera.setAttribute("aria-pressed", String(camOff));
   call?.setCameraOff(camOff);
 });
+ring.addEventListener("click", () => call?.ringPatient());
 hangUp.addEventListener("click", () => {
   call?.leave();
   remote.srcObject = null;
