@@ -367,6 +367,8 @@ func TestSubmitNeedsPhotosConsentsAndAnswers(t *testing.T) {
 func TestModalityRules(t *testing.T) {
 	forEachHome(t, func(t *testing.T, open func(testing.TB, bool) *env) {
 		e := open(t, false)
+		// Ohio must be served for its rules to answer (routing_test.go).
+		e.putProviders(ohioMD)
 		// Ohio's law is not encoded: the strict default allows video only.
 		r := e.must(422, e.do("POST", "/v1/exams", widget(pkA), patientBody("OH", "neurotoxin")))
 		body := r.json(t)

@@ -38,10 +38,16 @@ func TestWidgetConfigRules(t *testing.T) {
 			for _, c := range []string{"neurotoxin", "dermal_filler", "glp1", "testosterone"} {
 				want, err := rs.ForExam(st.(string), []string{c}, now)
 				got, present := per[c].(map[string]any)
-				if (err == nil) != present {
-					t.Fatalf("%s/%s: in config %v, rules error %v", st, c, present, err)
+				served := false
+				if err == nil {
+					if served, err = e.App.Exams.Serves(t.Context(), st.(string), []string{c}, want); err != nil {
+						t.Fatal(err)
+					}
 				}
-				if err != nil {
+				if (err == nil && served) != present {
+					t.Fatalf("%s/%s: in config %v, rules error %v, served %v", st, c, present, err, served)
+				}
+				if !present {
 					continue
 				}
 				var mods []string

@@ -52,6 +52,8 @@ type Service struct {
 	IDs            ids.Generator
 	Policy         *QueuePolicy // queue timings and claim limit; nil: DefaultQueuePolicy (sla.go)
 	Oversight      Oversight    // the medical director's checks; nil: none (oversight.go)
+
+	served servedCache // the network's provider index for "state not served" (served.go)
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
@@ -98,6 +100,9 @@ func (s *Service) Create(ctx context.Context, clinic directory.Clinic, in Create
 	}
 	rule, err := s.ruleFor(ctx, clinic.ID, in.Patient.State, in.Treatments, now)
 	if err != nil {
+		return Exam{}, err
+	}
+	if err := s.checkServed(ctx, in.Patient.State, in.Treatments, rule); err != nil {
 		return Exam{}, err
 	}
 	allowed := modalityStrings(rule.Modalities)

@@ -79,11 +79,17 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	offered := map[string]map[string]rules.Exam{} // for the wait estimate (wait.go)
 	for _, st := range rs.States() {
 		per := map[string]ruleView{}
 		for _, t := range c.clinic.Treatments {
 			if ex, err := rs.ForClinicExam(st, []string{t}, now, ovs); err == nil {
-				per[t] = ruleView{Modalities: ex.Modalities, AsyncRequiresPhotos: ex.AsyncRequiresPhotos}
+				// Only where a provider in the network may take it (wait.go).
+				if served, err := a.offer(c, offered, st, t, ex); err != nil {
+					return reply{}, err
+				} else if served {
+					per[t] = ruleView{Modalities: ex.Modalities, AsyncRequiresPhotos: ex.AsyncRequiresPhotos}
+				}
 			}
 		}
 		if len(per) > 0 {
@@ -92,6 +98,10 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 		}
 	}
 	hoursView, err := a.hoursView(c)
+	if err != nil {
+		return reply{}, err
+	}
+	expectedWait, err := a.expectedWaitView(c, offered, hoursView["video_available"] == true)
 	if err != nil {
 		return reply{}, err
 	}
@@ -107,6 +117,7 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 		"questionnaires": qs,
 		"hours":          hoursView,
 		"languages":      languages,
+		"expected_wait":  expectedWait,
 	}), nil
 }
 
