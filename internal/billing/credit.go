@@ -23,6 +23,9 @@ type CreditInput struct {
 	// posts nothing. Empty: a new id.
 	ID          string
 	AmountCents int64 // positive; posted as a negative line
+	// ExamID, optional, is the exam the credit is for; the caller checks
+	// that it is the clinic's.
+	ExamID string
 	Reason      string
 	By          string // the admin granting it
 }
@@ -47,6 +50,6 @@ func (l Ledger) Credit(ctx context.Context, c directory.Clinic, in CreditInput, 
 		return Line{}, fault.Invalid("invalid_id", "id", "a credit id looks like adj_…")
 	}
 	return l.post(ctx, c, Line{
-		ID: in.ID, Kind: KindCredit, At: l.Clock.Now().UTC(), AmountCents: -in.AmountCents, Reason: in.Reason, By: in.By,
+		ID: in.ID, Kind: KindCredit, ExamID: in.ExamID, At: l.Clock.Now().UTC(), AmountCents: -in.AmountCents, Reason: in.Reason, By: in.By,
 	})
 }

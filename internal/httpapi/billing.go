@@ -47,6 +47,7 @@ type usageItem struct {
 
 type adjustment struct {
 	ID          string    `json:"id"`
+	ExamID      string    `json:"exam_id,omitempty"`
 	At          time.Time `json:"at"`
 	AmountCents int64     `json:"amount_cents"`
 	Reason      string    `json:"reason"`
@@ -63,7 +64,7 @@ func (a *api) clinicUsage(c *call) (reply, error) {
 	}
 	adjs := []adjustment{}
 	for _, l := range st.Credits() {
-		adjs = append(adjs, adjustment{ID: l.ID, At: l.At, AmountCents: l.AmountCents, Reason: l.Reason})
+		adjs = append(adjs, adjustment{ID: l.ID, ExamID: l.ExamID, At: l.At, AmountCents: l.AmountCents, Reason: l.Reason})
 	}
 	return ok(map[string]any{
 		"month": st.Month.String(), "status": st.Status, "count": st.UsageCount, "amount_cents": st.AmountCents,

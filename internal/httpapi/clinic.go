@@ -17,6 +17,7 @@ func (a *api) clinicRoutes(mux *http.ServeMux) {
 	a.integrationRoutes(mux)    // usage, statements, webhooks, invites: integrations.go
 	a.clinicSettingsRoutes(mux) // clinicsettings.go
 	a.directorRoutes(mux)       // medical-director oversight: director.go
+	a.creditRoutes(mux)         // directors' credits: credits.go
 }
 
 func (a *api) clinicListExams(c *call) (reply, error) {
