@@ -63,6 +63,9 @@ type treatmentView struct {
 func (a *api) widgetConfig(c *call) (reply, error) {
 	rs := a.Exams.Rules
 	now := a.Clock.Now()
+	if err := a.offeredOnly(c, now); err != nil { // emergency readiness: director.go
+		return reply{}, err
+	}
 	treatments := []treatmentView{}
 	qs := map[string]questionnaire.Questionnaire{}
 	for _, t := range c.clinic.Treatments {
