@@ -68,19 +68,26 @@ type Peer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex
-	pc          *webrtc.PeerConnection
-	dc          *webrtc.DataChannel
-	pending     []webrtc.ICECandidateInit
-	remoteSet   bool
-	connectedAt time.Time
-	connected   chan struct{}
-	dcOpen      chan struct{}
-	latencies   []time.Duration
-	replies     chan signal.Out
-	events      chan signal.Out
-	peerPresent bool
-	generation  int
+	mu        sync.Mutex
+	pc        *webrtc.PeerConnection
+	dc        *webrtc.DataChannel
+	pending   []webrtc.ICECandidateInit
+	remoteSet bool
+	// Local candidates wait until this generation's offer or answer has
+	// gone out: gathering starts inside SetLocalDescription, and a
+	// candidate sent before its description reaches a peer that has no
+	// connection for it yet, which drops it (with relay-only ICE, the only
+	// candidate).
+	localPending []webrtc.ICECandidateInit
+	sdpSent      bool
+	connectedAt  time.Time
+	connected    chan struct{}
+	dcOpen       chan struct{}
+	latencies    []time.Duration
+	replies      chan signal.Out
+	events       chan signal.Out
+	peerPresent  bool
+	generation   int
 
 	rtp  atomic.Int64
 	data chan string
@@ -297,6 +304,7 @@ func (p *Peer) newPC() (*webrtc.PeerConnection, int, error) {
 	p.generation++
 	gen := p.generation
 	p.pc, p.dc, p.pending, p.remoteSet = pc, nil, nil, false
+	p.localPending, p.sdpSent = nil, false
 	p.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
@@ -305,8 +313,18 @@ func (p *Peer) newPC() (*webrtc.PeerConnection, int, error) {
 		if c == nil {
 			return
 		}
-		b, _ := json.Marshal(c.ToJSON())
-		_ = p.send(p.ctx, signal.In{Type: signal.TypeCandidate, ExamID: p.cfg.ExamID, Candidate: b, SentAt: time.Now().UnixNano()})
+		p.mu.Lock()
+		if gen != p.generation {
+			p.mu.Unlock()
+			return // a replaced connection's candidate
+		}
+		if !p.sdpSent {
+			p.localPending = append(p.localPending, c.ToJSON())
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		p.sendCandidate(c.ToJSON())
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s != webrtc.PeerConnectionStateConnected {
@@ -384,8 +402,29 @@ func (p *Peer) useDC(dc *webrtc.DataChannel) {
 	})
 }
 
+func (p *Peer) sendCandidate(c webrtc.ICECandidateInit) {
+	b, _ := json.Marshal(c)
+	_ = p.send(p.ctx, signal.In{Type: signal.TypeCandidate, ExamID: p.cfg.ExamID, Candidate: b, SentAt: time.Now().UnixNano()})
+}
+
+// sdpDelivered releases the local candidates held back until generation
+// gen's offer or answer went out.
+func (p *Peer) sdpDelivered(gen int) {
+	p.mu.Lock()
+	if gen != p.generation {
+		p.mu.Unlock()
+		return
+	}
+	held := p.localPending
+	p.localPending, p.sdpSent = nil, true
+	p.mu.Unlock()
+	for _, c := range held {
+		p.sendCandidate(c)
+	}
+}
+
 func (p *Peer) negotiate() {
-	pc, _, err := p.newPC()
+	pc, gen, err := p.newPC()
 	if err != nil {
 		return
 	}
@@ -403,6 +442,7 @@ func (p *Peer) negotiate() {
 	}
 	b, _ := json.Marshal(offer)
 	_ = p.send(p.ctx, signal.In{Type: signal.TypeOffer, ExamID: p.cfg.ExamID, SDP: b, SentAt: time.Now().UnixNano()})
+	p.sdpDelivered(gen)
 }
 
 func (p *Peer) answer(raw json.RawMessage) {
@@ -410,7 +450,7 @@ func (p *Peer) answer(raw json.RawMessage) {
 	if json.Unmarshal(raw, &offer) != nil {
 		return
 	}
-	pc, _, err := p.newPC()
+	pc, gen, err := p.newPC()
 	if err != nil {
 		return
 	}
@@ -427,6 +467,7 @@ func (p *Peer) answer(raw json.RawMessage) {
 	}
 	b, _ := json.Marshal(ans)
 	_ = p.send(p.ctx, signal.In{Type: signal.TypeAnswer, ExamID: p.cfg.ExamID, SDP: b, SentAt: time.Now().UnixNano()})
+	p.sdpDelivered(gen)
 }
 
 func (p *Peer) setAnswer(raw json.RawMessage) {
