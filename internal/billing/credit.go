@@ -26,8 +26,8 @@ type CreditInput struct {
 	// ExamID, optional, is the exam the credit is for; the caller checks
 	// that it is the clinic's.
 	ExamID string
-	Reason      string
-	By          string // the admin granting it
+	Reason string
+	By     string // the admin granting it
 }
 
 // Credit posts a credit to the clinic's current open month. A repeated id
