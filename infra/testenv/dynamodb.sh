@@ -123,7 +123,7 @@ cmd_start() {
 
 	# Another process may take the port between our probe and Java's bind, so
 	# try a few ports before giving up.
-	local attempt port deadline
+	local attempt port started
 	for attempt in 1 2 3; do
 		port=$(free_port)
 		[[ $port =~ ^[0-9]+$ ]] || die "could not find a free port"
@@ -140,19 +140,14 @@ cmd_start() {
 		pid=$!
 		echo "$pid" >"$pidfile"
 
-		deadline=$((SECONDS + START_TIMEOUT_SECONDS))
-		while ((SECONDS < deadline)); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if answers "$port"; then
-				echo "http://127.0.0.1:$port" >"$endpointfile"
-				echo "GOODFAITH_DYNAMODB_ENDPOINT=http://127.0.0.1:$port"
-				return 0
-			fi
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
+		started=0
+		await_start "$pid" answers "$port" || started=$?
+		if ((started == 0)); then
+			echo "http://127.0.0.1:$port" >"$endpointfile"
+			echo "GOODFAITH_DYNAMODB_ENDPOINT=http://127.0.0.1:$port"
+			return 0
+		fi
+		if ((started == 2)); then
 			cmd_stop "$statedir"
 			die "DynamoDB Local did not answer on port $port within ${START_TIMEOUT_SECONDS}s; see $logfile"
 		fi

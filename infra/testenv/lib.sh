@@ -35,6 +35,21 @@ stop_pidfile() {
 	rm -f "$pidfile"
 }
 
+# await_start PID PROBE ARGS... waits for a just-started server: it returns 0
+# once `PROBE ARGS...` succeeds, 1 if the process exits first, and 2 if
+# START_TIMEOUT_SECONDS pass with the process still running.
+await_start() {
+	local pid=$1 probe=$2
+	shift 2
+	local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
+	while ((SECONDS < deadline)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		"$probe" "$@" && return 0
+		sleep 0.2
+	done
+	return 2
+}
+
 # main dispatches `install`, `start STATEDIR` and `stop STATEDIR`.
 main() {
 	(($# >= 1)) || usage

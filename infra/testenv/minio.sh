@@ -173,7 +173,7 @@ cmd_start() {
 		cmd_stop "$statedir"
 	fi
 
-	local attempt port console deadline
+	local attempt port console started
 	for attempt in $(seq 1 "$PORT_ATTEMPTS"); do
 		port=$(random_port) || die "could not find a free port"
 		console=$(random_port) || die "could not find a free port"
@@ -194,19 +194,14 @@ cmd_start() {
 		pid=$!
 		echo "$pid" >"$pidfile"
 
-		deadline=$((SECONDS + START_TIMEOUT_SECONDS))
-		while ((SECONDS < deadline)); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if ready "$port"; then
-				echo "$port" >"$portfile"
-				print_env "$port"
-				return 0
-			fi
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
+		started=0
+		await_start "$pid" ready "$port" || started=$?
+		if ((started == 0)); then
+			echo "$port" >"$portfile"
+			print_env "$port"
+			return 0
+		fi
+		if ((started == 2)); then
 			cmd_stop "$statedir"
 			die "MinIO was not ready on port $port within ${START_TIMEOUT_SECONDS}s; see $logfile"
 		fi
