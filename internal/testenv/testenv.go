@@ -1,7 +1,7 @@
 // Package testenv tells tests where the project's test services run.
 //
-// The README's test command (make test) installs and starts DynamoDB Local
-// and MinIO on free loopback ports and exports their addresses in the
+// The README's test command (make test) installs and starts DynamoDB Local,
+// MinIO and ElasticMQ (SQS) on free loopback ports and exports their addresses in the
 // variables below. A test that needs a service it cannot find skips with the
 // reason when run by hand, and fails under CI (CI=true), so a CI run never
 // counts a skipped integration test as passing.
@@ -18,6 +18,7 @@ const (
 	S3EndpointVar       = "GOODFAITH_S3_ENDPOINT"
 	S3AccessKeyVar      = "GOODFAITH_S3_ACCESS_KEY"
 	S3SecretKeyVar      = "GOODFAITH_S3_SECRET_KEY"
+	SQSEndpointVar      = "GOODFAITH_SQS_ENDPOINT"
 )
 
 // S3Service is where MinIO listens and how to sign in to it.
@@ -47,6 +48,16 @@ func S3(t testing.TB) S3Service {
 		AccessKey: require(t, S3AccessKeyVar, "MinIO"),
 		SecretKey: require(t, S3SecretKeyVar, "MinIO"),
 	}
+}
+
+// SQS returns the ElasticMQ endpoint (an SQS query-protocol server), or
+// skips/fails the test.
+func SQS(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test against ElasticMQ; -short skips it")
+	}
+	return require(t, SQSEndpointVar, "ElasticMQ")
 }
 
 func require(t testing.TB, name, service string) string {
