@@ -1,7 +1,7 @@
 // Browser tests of the patient's video visit: Chromium with a fake camera
 // and microphone against the local server (-dev), with a Pion provider
-// (go run ./infra/videopeer) and, browser to browser, with the dev
-// provider call page (/dev/call) in a second browser context.
+// (go run ./infra/videopeer) and, browser to browser, with the provider
+// console's call panel in a second browser context.
 //   cd widget && npm test
 //
 // On a loopback-only network Chromium needs --allow-loopback-in-peer-
@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 import { start, apiCall, widgetFrame, axeCheck, CHROMIUM } from "./harness.mjs";
+import { signIn } from "./consoles-harness.mjs";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection"];
@@ -355,86 +356,210 @@ test("the camera check explains a blocked camera (en/es) and lets the patient tr
   }
 });
 
-test("browser to browser: the patient's widget and the provider's call page (/dev/call, shared/call.ts) in two browser contexts; ring, accept, video both ways, the patient hangs up and rejoins, the provider approves and the patient sees it", { timeout: 180000 }, async () => {
-  // The provider console has no call panel yet: the -dev provider call
-  // page on the same shared call module stands in for it.
+// providerConsole opens the provider console in its own browser context
+// (fresh profile, fake camera, camera and microphone granted), signs in as
+// the provider and waits until the console's signaling socket is online.
+async function providerConsole(provider = "prov_tx_md") {
   const profile = mkdtempSync(join(tmpdir(), "gf-video-provider-"));
-  const provCtx = await chromium.launchPersistentContext(profile, {
+  const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", ...MEDIA_ARGS],
     permissions: PERMISSIONS,
   });
+  const page = await ctx.newPage();
+  await page.addInitScript(instrument);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${env.api}/console/`);
+  await consoleSignIn(page, provider);
+  return {
+    ctx,
+    page,
+    errors,
+    async close() {
+      await ctx.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+async function consoleSignIn(page, provider) {
+  await page.waitForSelector("#signin", { timeout: WAIT });
+  await signIn(page, provider);
+  await page.waitForSelector("#queue-h", { timeout: WAIT });
+  await page.waitForSelector("#video-online[data-state=open]", { timeout: WAIT });
+}
+
+async function callPhase(page, want, timeout = WAIT) {
+  await page.waitForFunction((w) => {
+    const el = document.getElementById("call-status");
+    return el && w.split("|").includes(el.dataset.phase);
+  }, want, { timeout });
+}
+
+// waitingPatient takes a patient through the widget to the waiting room.
+async function waitingPatient(first) {
+  const p = await openPatient(env.browser, { width: 360 });
+  await patientToVideo(p.frame, { first });
+  await phase(p.frame, "check");
+  await p.frame.click("#camera-check");
+  await phase(p.frame, "ready");
+  await p.frame.click("#join-waiting");
+  await phase(p.frame, "waiting");
+  p.examId = await p.frame.evaluate(() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find((k) => k.startsWith("goodfaith:")))).examId);
+  return p;
+}
+
+// bothWays: connected on both sides, RTP received and sent on both, and
+// each side's remote video has frames.
+async function bothWays(prov, patient, what) {
+  await callPhase(prov, "call");
+  await phase(patient.frame, "call");
+  await rtpFlows(patient.frame, "patient " + what);
+  const got = await rtpFlows(prov.mainFrame(), "provider " + what);
+  assert.ok(got.in > 0, "the provider's inbound-rtp has packets");
+  const bytes = await prov.evaluate(async () => {
+    let n = 0;
+    (await window.__pcs[window.__pcs.length - 1].getStats()).forEach((v) => v.type === "inbound-rtp" && (n += v.bytesReceived || 0));
+    return n;
+  });
+  assert.ok(bytes > 0, "the provider's inbound-rtp has bytes");
+  await prov.waitForFunction(() => document.getElementById("call-remote").videoWidth > 0, null, { timeout: WAIT });
+  await patient.frame.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
+}
+
+test("browser to browser with the provider console's call panel: the console is rung, accepting claims and connects (RTP both ways), the review and decision sit beside the call, mute and camera toggles, the patient hangs up and the provider rings them back, the provider hangs up and then approves; axe clean", { timeout: 240000 }, async () => {
+  const pc = await providerConsole();
   try {
-    const prov = await provCtx.newPage();
-    await prov.addInitScript(instrument);
-    const provErrors = [];
-    prov.on("pageerror", (e) => provErrors.push(String(e)));
-    await prov.goto(`${env.api}/dev/call/?provider=prov_tx_md`);
-    await prov.waitForSelector("#phase[data-phase=online]", { timeout: WAIT });
+    const prov = pc.page;
+    const patient = await waitingPatient("Ana");
+    const { examId, frame } = patient;
 
-    const { page, frame, errors } = await openPatient(env.browser, { width: 360 });
-    await patientToVideo(frame, { first: "Ana" });
-    await phase(frame, "check");
-    await frame.click("#camera-check");
-    await phase(frame, "ready");
-    await frame.click("#join-waiting");
-    await phase(frame, "waiting");
-    const examId = await frame.evaluate(() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find((k) => k.startsWith("goodfaith:")))).examId);
-
-    // The provider is rung for this exam and accepts.
+    // The console is rung for the waiting patient; accepting is the claim.
     await prov.waitForSelector(`#ring-${examId} button.accept`, { timeout: WAIT });
+    assert.match(await prov.locator(`#ring-${examId}`).innerText(), /TX.*Neurotoxin/);
+    assert.deepEqual(await axeCheck(prov), [], "axe: console with a ring");
     const t0 = Date.now();
     await prov.click(`#ring-${examId} button.accept`);
-    await phase(frame, "call");
-    await prov.waitForSelector("#phase[data-phase=call]", { timeout: WAIT });
-    console.log(`# browser to browser: connected ${Date.now() - t0} ms after the provider's accept`);
-    await rtpFlows(frame, "patient");
-    await rtpFlows(prov.mainFrame(), "provider");
-    await prov.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
-    await frame.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
-    await noA11yViolations(frame, "browser-to-browser call");
+    await bothWays(prov, patient, "after the accept");
+    console.log(`# browser to browser (console): connected and RTP both ways ${Date.now() - t0} ms after the provider's accept`);
+    const held = await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, { Authorization: "Bearer " + (await token(frame)) });
+    assert.equal(held.json.exam.status, "in_consult");
+    assert.equal(await prov.locator(`#ring-${examId}`).count(), 0, "the ring is gone once accepted");
 
-    // The patient hangs up; the provider rings them; they answer and the
-    // provider offers again.
+    // The call panel sits beside the review and the decision form.
+    await prov.waitForSelector("#review .review-grid #call", { timeout: WAIT });
+    await prov.waitForSelector("#review .review-grid #decision");
+    const side = await prov.evaluate(() => {
+      const a = document.getElementById("call").getBoundingClientRect();
+      const b = document.getElementById("flags").getBoundingClientRect();
+      return a.right <= b.left + 1;
+    });
+    assert.ok(side, "the call panel is beside the review at desktop width");
+    assert.match(prov.url(), new RegExp(`[?&]exam=${examId}`), "the open exam is in the address");
+    assert.deepEqual(await axeCheck(prov), [], "axe: console during the call");
+
+    // Mute and camera toggles.
+    await prov.click("#call-mute");
+    assert.equal(await prov.getAttribute("#call-mute", "aria-pressed"), "true");
+    assert.match(await prov.locator("#call-status").innerText(), /microphone is muted/);
+    assert.equal(await prov.evaluate(() => document.getElementById("call-local").srcObject.getAudioTracks()[0].enabled), false);
+    await prov.click("#call-camera");
+    assert.equal(await prov.getAttribute("#call-camera", "aria-pressed"), "true");
+    assert.equal(await prov.evaluate(() => document.getElementById("call-local").srcObject.getVideoTracks()[0].enabled), false);
+    assert.deepEqual(await axeCheck(prov), [], "axe: muted, camera off");
+    await prov.click("#call-mute");
+    await prov.click("#call-camera");
+    assert.equal(await prov.evaluate(() => document.getElementById("call-local").srcObject.getVideoTracks()[0].enabled), true);
+
+    // The patient hangs up; the provider rings; the patient answers.
     const pcs = (await rtp(frame)).pcs;
     await frame.click("#hang-up");
     await phase(frame, "left");
-    assert.match(await frame.locator("#join-call").innerText(), /Rejoin the call/);
-    await prov.waitForSelector("#phase[data-phase=peer-left]", { timeout: WAIT });
-    await noA11yViolations(frame, "left the call");
-    await prov.click("#ring");
+    await callPhase(prov, "peer-left");
+    await prov.click("#call-ring");
+    await callPhase(prov, "ringing");
     await phase(frame, "ringing");
-    assert.match(await frame.locator("#video-status").innerText(), /Your provider is calling/);
-    assert.match(await frame.locator("#join-call").innerText(), /Join the call/);
-    assert.equal(await frame.evaluate(() => document.activeElement && document.activeElement.id), "join-call", "the answer button has the focus");
-    await noA11yViolations(frame, "ringing");
     await frame.click("#join-call");
-    await phase(frame, "call");
     await frame.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });
-    await prov.waitForSelector("#phase[data-phase=call]", { timeout: WAIT });
-    await rtpFlows(frame, "patient after rejoining");
-    await rtpFlows(prov.mainFrame(), "provider after the patient rejoined");
+    await bothWays(prov, patient, "after the patient rejoined");
 
-    // The provider approves (through the API): the patient sees it.
-    const tok = await apiCall(env, "POST", "/dev/token", { provider_id: "prov_tx_md" });
-    const dec = await apiCall(env, "POST", `/v1/provider/exams/${examId}/decision`, {
-      outcome: "approved",
-      notes: "seen on video",
-      orders: [{ treatment: "neurotoxin", product: "onabotulinumtoxinA", dose: "20 units", route: "intramuscular", areas: ["glabella"], frequency: "every 12 weeks", quantity: 20, refills: 3, valid_days: 180 }],
-      attestation: { accepted: true },
-    }, { Authorization: "Bearer " + tok.json.token });
-    assert.equal(dec.status, 201, dec.text);
+    // The provider hangs up, then decides: approved with orders.
+    await prov.click("#call-hangup");
+    await callPhase(prov, "ended");
+    await phase(frame, "providerLeft");
+    assert.equal(await prov.evaluate(() => window.__pcs.every((p) => p.connectionState === "closed")), true, "the provider's peer connection is closed");
+    await prov.fill("#d-neurotoxin-product", "onabotulinumtoxinA");
+    await prov.fill("#d-neurotoxin-dose", "20 units");
+    await prov.fill("#d-neurotoxin-route", "intramuscular");
+    await prov.fill("#d-neurotoxin-areas", "glabella");
+    await prov.fill("#d-neurotoxin-refills", "0");
+    await prov.fill("#d-neurotoxin-valid_days", "180");
+    await prov.check("#d-attest");
+    await prov.click("#sign");
+    await prov.waitForSelector("#pso", { timeout: WAIT });
     await frame.waitForSelector("#outcome.approved", { timeout: 15000 });
-    assert.equal(await frame.evaluate(() => window.__pcs.every((pc) => pc.connectionState === "closed")), true, "the patient's call ended");
-    await noA11yViolations(frame, "approved after the call");
-    assert.deepEqual(errors, []);
-    assert.deepEqual(provErrors, []);
+    assert.equal(await frame.evaluate(() => window.__pcs.every((p) => p.connectionState === "closed")), true, "the patient's call ended");
+    assert.equal(await prov.locator("#call-join").count(), 0, "no joining a decided exam's call");
+    assert.deepEqual(await axeCheck(prov), [], "axe: console after the decision");
+    assert.deepEqual(patient.errors, []);
+    assert.deepEqual(pc.errors, []);
     assert.deepEqual(await frame.evaluate(() => window.__csp), [], "no CSP violation in the frame");
-    assert.deepEqual(await prov.evaluate(() => window.__csp), [], "no CSP violation on the call page");
-    await page.close();
+    assert.deepEqual(await prov.evaluate(() => window.__csp), [], "no CSP violation in the console");
+    await patient.page.close();
   } finally {
-    await provCtx.close();
-    rmSync(profile, { recursive: true, force: true });
+    await pc.close();
+  }
+});
+
+test("the provider's call survives a dropped socket and a reload of the console: a new socket (or a new sign-in) joins again, the provider offers again, RTP flows both ways, the exam stays in consult; then the provider defers", { timeout: 240000 }, async () => {
+  const pc = await providerConsole();
+  try {
+    const prov = pc.page;
+    const patient = await waitingPatient("Bea");
+    const { examId, frame } = patient;
+    await prov.waitForSelector(`#ring-${examId} button.accept`, { timeout: WAIT });
+    await prov.click(`#ring-${examId} button.accept`);
+    await bothWays(prov, patient, "after the accept");
+
+    // 1. The network blips: the socket drops while offline a moment.
+    const sockets = await prov.evaluate(() => window.__sockets.length);
+    const pcs = await prov.evaluate(() => window.__pcs.length);
+    await pc.ctx.setOffline(true);
+    await prov.evaluate(() => window.__sockets.forEach((s) => s.close()));
+    await callPhase(prov, "reconnecting");
+    assert.deepEqual(await axeCheck(prov), [], "axe: reconnecting");
+    await new Promise((r) => setTimeout(r, 1000));
+    await pc.ctx.setOffline(false);
+    await prov.waitForFunction((n) => window.__sockets.length > n && window.__sockets[window.__sockets.length - 1].readyState === 1, sockets, { timeout: WAIT });
+    await prov.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });
+    await bothWays(prov, patient, "after the blip");
+    const tok = { Authorization: "Bearer " + (await token(frame)) };
+    assert.equal((await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, tok)).json.exam.status, "in_consult");
+
+    // 2. The console reloads: the token was in memory, so the provider
+    // signs in again; the exam reopens with its call panel and joins.
+    await prov.reload();
+    await consoleSignIn(prov, "prov_tx_md");
+    await prov.waitForSelector("#review .review-grid #call #call-join", { timeout: WAIT });
+    assert.match(await prov.locator("#review-h").innerText(), new RegExp(examId));
+    await phase(frame, "providerLeft|waiting");
+    await prov.click("#call-join");
+    await bothWays(prov, patient, "after the reload");
+    assert.equal((await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, tok)).json.exam.status, "in_consult");
+
+    // The provider defers (deciding ends the call).
+    await prov.check('input[name="d-neurotoxin-outcome"][value="defer"]');
+    await prov.fill("#d-neurotoxin-reason", "Needs an in-person assessment");
+    await prov.click("#sign");
+    await prov.waitForSelector("#decided", { timeout: WAIT });
+    await callPhase(prov, "ended");
+    await frame.waitForSelector("#outcome.deferred", { timeout: 15000 });
+    assert.deepEqual(patient.errors, []);
+    assert.deepEqual(pc.errors, []);
+    await patient.page.close();
+  } finally {
+    await pc.close();
   }
 });

@@ -1,11 +1,18 @@
 // The provider console: OIDC sign-in (tokens in memory), the live queue
-// (polled), claim and release, the review (flags first, identity, answers,
-// photos, prior orders at this clinic), the decision per treatment with
-// order fields, attestation and signature, the signed PSO's preview and
+// (polled), video rings (accepting is the claim), claim and release, the
+// review (flags first, identity, answers, photos, prior orders at this
+// clinic) beside the call panel for a video exam (callpanel.ts), the
+// decision per treatment with order fields prefilled from the clinic's
+// signed protocol, attestation and signature, the signed PSO's preview and
 // PDF, and the idle lock. Everything the patient typed is set as text.
+//
+// The open exam's id (not PHI) is kept in the address (?exam=…), so a
+// reload or a lock followed by a new sign-in reopens it.
 import { API, APIError, idemKey } from "../shared/api";
+import type { SignalMessage } from "../shared/call";
 import { Config, Session, completeSignIn, decodeJWT, loadConfig, signIn } from "../shared/oidc";
 import { announce, clear, errorText, fmtDate, h, idleLock, signInScreen } from "../shared/ui";
+import { Phone } from "./callpanel";
 
 const root = document.getElementById("app") as HTMLElement;
 let cfg: Config;
@@ -15,9 +22,14 @@ let poll = 0;
 let stopIdle: (() => void) | null = null;
 const held = new Set<string>();
 let openExam: string | null = null;
+let phone: Phone | null = null;
+// ringing: video exams whose patient waits in the room, as rung.
+const ringing = new Map<string, SignalMessage>();
 
 type Flag = { code: string; display: string; link_id: string };
 type Order = { treatment: string; product: string; dose: string; route: string; areas?: string[]; frequency?: string; quantity?: string; refills: number; valid_days?: number };
+// Protocol is a clinic protocol version in force (internal/oversight).
+type Protocol = { id: string; treatment: string; version: number; title: string; standing_order: Order; signature?: { director_id: string; name: string; signed_at: string } };
 
 const TREATMENT: Record<string, string> = {
   neurotoxin: "Neurotoxin", dermal_filler: "Dermal filler", laser_energy: "Laser / energy", iv_therapy: "IV therapy",
@@ -29,6 +41,9 @@ function lock(reason: string) {
   // Go offline for new offers (best effort) before the token is dropped.
   if (session) api.json("PUT", "/v1/provider/presence", { online: false }).catch(() => {});
   session = null;
+  phone?.close();
+  phone = null;
+  ringing.clear();
   held.clear();
   openExam = null;
   clearInterval(poll);
@@ -51,6 +66,7 @@ function shell() {
     h("header", { class: "top" },
       h("strong", null, "Goodfaith provider console"),
       h("span", { class: "who", id: "who" }, "Signed in as " + who),
+      h("span", { class: "who", id: "video-online", "data-state": "connecting" }, "Video calls: connecting…"),
       h("span", null,
         h("button", { type: "button", id: "lock", onclick: () => lock("You locked the console.") }, "Lock"), " ",
         h("button", { type: "button", id: "signout", onclick: () => lock("You signed out.") }, "Sign out"),
@@ -59,6 +75,11 @@ function shell() {
     h("main", null,
       h("p", { id: "status", class: "sr-only", role: "status", "aria-live": "polite" }),
       h("div", { id: "review-area" }),
+      h("section", { id: "rings-area", "aria-labelledby": "rings-h", hidden: true },
+        h("h1", { id: "rings-h" }, "Patients waiting for a video call"),
+        h("p", { class: "muted" }, "Accepting a call claims the exam and connects you with the patient."),
+        h("ul", { id: "rings" }),
+      ),
       h("section", { id: "queue-area", "aria-labelledby": "queue-h" },
         h("h1", { id: "queue-h" }, "Queue"),
         h("p", { class: "muted" }, "Exams you may take, nearest their deadline first. This list updates by itself."),
@@ -87,6 +108,10 @@ async function refreshQueue() {
     return;
   }
   if (!session) return;
+  // A ring whose exam left the queue (taken, cancelled) is over.
+  const queued = new Set(items.map((it) => it.exam_id));
+  for (const id of [...ringing.keys()]) if (!queued.has(id)) ringing.delete(id);
+  renderRings();
   box.dataset.count = String(items.length);
   if (!items.length) {
     box.replaceChildren(h("p", { id: "queue-empty" }, "No exams are waiting for you."));
@@ -125,6 +150,50 @@ function renderHeld() {
   );
 }
 
+function renderRings() {
+  const area = document.getElementById("rings-area");
+  const list = document.getElementById("rings");
+  if (!area || !list) return;
+  area.hidden = ringing.size === 0;
+  list.replaceChildren(
+    ...[...ringing.values()].map((m) =>
+      h("li", { id: "ring-" + m.exam_id, "data-exam": m.exam_id },
+        "Exam " + m.exam_id + " — " + (m.state || "?") + " — " + (m.treatments || []).map(tname).join(", ") + " ",
+        h("button", { type: "button", class: "primary accept", "aria-label": "Accept the video call of exam " + m.exam_id, onclick: () => void acceptRing(m.exam_id!) }, "Accept video call"),
+      ),
+    ),
+  );
+}
+
+function onRing(m: SignalMessage) {
+  if (!m.exam_id) return;
+  if (m.action === "taken") {
+    ringing.delete(m.exam_id);
+  } else {
+    if (!ringing.has(m.exam_id)) announce("A patient is waiting for a video call (exam " + m.exam_id + ").");
+    ringing.set(m.exam_id, m);
+  }
+  renderRings();
+}
+
+// acceptRing answers a ring: the call panel claims the exam and joins its
+// room; the review opens beside the panel once the claim holds.
+async function acceptRing(id: string) {
+  if (!phone) return;
+  if (phone.inCall) {
+    announce("Hang up the current call before accepting another.");
+    return;
+  }
+  ringing.delete(id);
+  renderRings();
+  const area = document.getElementById("review-area")!;
+  openExam = id;
+  const h1 = h("h1", { id: "review-h", tabindex: "-1" }, "Video exam " + id);
+  area.replaceChildren(h("section", { id: "review", "aria-labelledby": "review-h" }, h1, h("p", { role: "status" }, "Accepting the call…"), phone.panelFor(id)));
+  h1.focus();
+  await phone.accept(id);
+}
+
 async function claim(id: string) {
   try {
     await api.json("POST", "/v1/provider/exams/" + encodeURIComponent(id) + "/claim", undefined, { "Idempotency-Key": idemKey() });
@@ -145,13 +214,24 @@ async function release(id: string) {
     announce(errorText(e));
   }
   held.delete(id);
+  phone?.finish(id);
   closeReview();
   refreshQueue();
 }
 
 function closeReview() {
   openExam = null;
+  setExamParam(null);
   document.getElementById("review-area")?.replaceChildren();
+}
+
+// setExamParam keeps the open exam's id in the address (?exam=…).
+function setExamParam(id: string | null) {
+  const q = new URLSearchParams(location.search);
+  if (id) q.set("exam", id);
+  else q.delete("exam");
+  const s = q.toString();
+  history.replaceState(null, "", location.pathname + (s ? "?" + s : ""));
 }
 
 function answerText(v: unknown): string {
@@ -170,24 +250,32 @@ async function review(id: string) {
   const area = document.getElementById("review-area")!;
   openExam = id;
   area.replaceChildren(h("p", null, "Loading the exam…"));
-  let ex: any, hist: any;
+  setExamParam(id);
+  let ex: any, hist: any, protos: any;
   try {
-    [ex, hist] = await Promise.all([
+    [ex, hist, protos] = await Promise.all([
       api.json("GET", "/v1/provider/exams/" + encodeURIComponent(id)).then((r) => r.exam),
       api.json("GET", "/v1/provider/exams/" + encodeURIComponent(id) + "/history"),
+      // Without the protocols the form still works, prefilled otherwise.
+      api.json("GET", "/v1/provider/exams/" + encodeURIComponent(id) + "/protocols").catch((e) => ({ error: errorText(e) })),
     ]);
   } catch (e) {
+    if (openExam !== id) return;
+    held.delete(id);
+    renderHeld();
+    setExamParam(null);
     area.replaceChildren(h("p", { class: "error", role: "alert", id: "review-error" }, e instanceof APIError && e.status === 404 ? "This exam is not yours to open." : errorText(e)));
     return;
   }
+  if (openExam !== id) return; // another exam was opened meanwhile
+  const live = ex.status === "claimed" || ex.status === "in_consult";
+  if (live) held.add(ex.id);
+  renderHeld();
   const p = ex.patient;
   const flagged = new Set((ex.flags as Flag[]).map((f) => f.link_id));
   const answers = Object.entries(ex.answers as Record<string, unknown>).sort(([a], [b]) => Number(flagged.has(b)) - Number(flagged.has(a)));
   const photos = h("div", { class: "photos", id: "photos" });
-  const section = h("section", { id: "review", "aria-labelledby": "review-h" },
-    h("h1", { id: "review-h" }, "Review exam " + ex.id),
-    h("p", null, h("button", { type: "button", id: "release", onclick: () => release(ex.id) }, "Release back to the queue"), " ",
-      h("button", { type: "button", onclick: closeReview }, "Close")),
+  const body = h("div", { class: "review-body" },
     h("section", { class: "flags", id: "flags", "aria-labelledby": "flags-h" },
       h("h2", { id: "flags-h" }, "Contraindication flags"),
       ex.flags.length
@@ -215,7 +303,15 @@ async function review(id: string) {
     photos,
     h("h2", null, "Prior orders for this patient at this clinic"),
     priorList(hist.prior),
-    decisionForm(ex, hist),
+    decisionForm(ex, hist, protos),
+  );
+  // A video exam's call panel sits beside the review and the decision.
+  const panel = ex.modality === "video" && live && phone ? phone.panelFor(ex.id) : null;
+  const section = h("section", { id: "review", "aria-labelledby": "review-h" },
+    h("h1", { id: "review-h" }, "Review exam " + ex.id),
+    h("p", null, live ? h("button", { type: "button", id: "release", onclick: () => release(ex.id) }, "Release back to the queue") : null, " ",
+      h("button", { type: "button", onclick: closeReview }, "Close")),
+    panel ? h("div", { class: "review-grid" }, panel, body) : body,
   );
   area.replaceChildren(section);
   (section.querySelector("h1") as HTMLElement).tabIndex = -1;
@@ -250,28 +346,72 @@ const ORDER_FIELDS: [keyof Order, string, string][] = [
   ["frequency", "Frequency", "text"], ["quantity", "Quantity", "text"], ["refills", "Refills", "number"], ["valid_days", "Valid for (days)", "number"],
 ];
 
-function decisionForm(ex: any, hist: any): HTMLElement {
+// fieldText is an order field as the form shows it.
+function fieldText(o: Order | undefined, k: keyof Order): string {
+  const v: unknown = o ? o[k] : undefined;
+  if (Array.isArray(v)) return v.join(", ");
+  if (k === "valid_days" && !v) return "";
+  return v === undefined || v === null ? (k === "refills" ? "0" : "") : String(v);
+}
+
+// sameField compares as the server does for deviations (internal/oversight):
+// case and spacing aside, areas as a set.
+function sameField(k: keyof Order, a: string, b: string): boolean {
+  const norm = (s: string) => s.trim().replace(/\s+/g, " ").toLowerCase();
+  if (k === "areas") {
+    const set = (s: string) => s.split(",").map(norm).filter(Boolean).sort().join(",");
+    return set(a) === set(b);
+  }
+  if (k === "refills" || k === "valid_days") return Number(a || 0) === Number(b || 0);
+  return norm(a) === norm(b);
+}
+
+function decisionForm(ex: any, hist: any, protos: any): HTMLElement {
   const last: Record<string, Order> = hist.last_orders || {};
+  const inForce: Protocol[] = (protos && protos.protocols) || [];
   const err = h("p", { class: "error", id: "decision-error", role: "alert" });
   const form = h("form", { id: "decision", novalidate: true },
     h("h2", null, "Decision"),
+    protos && protos.error ? h("p", { class: "error", id: "protocols-error" }, "The clinic's protocols could not be loaded (" + protos.error + "); check the order against them yourself.") : null,
     ex.treatments.map((t: string) => {
-      const pre = last[t];
+      const proto = inForce.find((p) => p.treatment === t);
+      const pre = proto ? proto.standing_order : last[t];
       const f = (k: string) => "d-" + t + "-" + k;
       const radios = [["approve", "Approve"], ["conditional", "Approve with conditions"], ["defer", "Defer"], ["deny", "Deny"]];
+      const deviations = h("ul", { id: f("deviations"), class: "deviations", "aria-live": "polite" });
+      const inputs = ORDER_FIELDS.map(([k, l, type]) => {
+        const input = h("input", { id: f(k), name: k, type, value: fieldText(pre, k), min: type === "number" ? 0 : undefined });
+        return [k, l, input] as [keyof Order, string, HTMLInputElement];
+      });
+      // Edits away from the protocol's standing order are deviations; the
+      // PSO records them (the server compares again when signing).
+      const showDeviations = () => {
+        if (!proto) return;
+        deviations.replaceChildren(
+          ...inputs
+            .filter(([k, , input]) => !sameField(k, fieldText(proto.standing_order, k), input.value))
+            .map(([k, l, input]) => {
+              const want = fieldText(proto.standing_order, k);
+              return h("li", { "data-field": k }, l.replace(/ \(.*\)$/, "") + ": protocol " + (want || "(none)") + ", this order " + (input.value.trim() || "(none)"));
+            }),
+        );
+        for (const [k, , input] of inputs) input.classList.toggle("deviates", !sameField(k, fieldText(proto.standing_order, k), input.value));
+      };
+      inputs.forEach(([, , input]) => input.addEventListener("input", showDeviations));
+      const sig = proto?.signature;
       return h("fieldset", { "data-treatment": t },
         h("legend", null, tname(t)),
         h("div", { class: "inline", role: "radiogroup", "aria-label": "Decision for " + tname(t) },
           radios.map(([v, l]) => h("label", { class: "inline" }, h("input", { type: "radio", name: f("outcome"), value: v, checked: v === "approve" }), " " + l)),
         ),
-        h("p", { class: "muted", id: f("prefill") },
-          pre ? "Order fields prefilled from this clinic's last " + tname(t) + " order (" + fmtDate((pre as any).decided_at) + "); edit as needed. Clinic protocols are not available yet."
-            : "No earlier order of this treatment at this clinic and no clinic protocol yet: fill in the order."),
-        ORDER_FIELDS.map(([k, l, type]) => {
-          let v: unknown = pre ? (pre as any)[k] : k === "refills" ? 0 : "";
-          if (k === "areas" && Array.isArray(v)) v = v.join(", ");
-          return [h("label", { for: f(k) }, l), h("input", { id: f(k), name: k, type, value: v === undefined ? "" : String(v), min: type === "number" ? 0 : undefined })];
-        }).flat(),
+        h("p", { class: "muted", id: f("prefill"), "data-protocol-version": proto ? String(proto.version) : undefined },
+          proto ? "Order fields prefilled from the clinic's protocol “" + proto.title + "”, version " + proto.version +
+              (sig ? ", signed by " + sig.name + " on " + fmtDate(sig.signed_at) : "") +
+              ". Edit as needed: a change is a deviation, recorded on the PSO."
+            : last[t] ? "Order fields prefilled from this clinic's last " + tname(t) + " order (" + fmtDate((last[t] as any).decided_at) + "); the clinic has no signed protocol for it. Edit as needed."
+            : "No earlier order of this treatment at this clinic and no signed clinic protocol: fill in the order."),
+        inputs.map(([, l, input]) => [h("label", { for: input.id }, l), input]).flat(),
+        proto ? h("div", null, h("h3", { id: f("deviations-h") }, "Deviations from the protocol"), deviations) : null,
         h("label", { for: f("condition") }, "Conditions (for approval with conditions)"),
         h("input", { id: f("condition"), type: "text" }),
         h("label", { for: f("reason") }, "Reason (required to defer or deny; shown to the clinic)"),
@@ -346,6 +486,7 @@ async function submitDecision(ex: any, form: HTMLFormElement, err: HTMLElement) 
     held.delete(ex.id);
     renderHeld();
     form.querySelectorAll("input, textarea, button").forEach((el) => ((el as HTMLInputElement).disabled = true));
+    phone?.finish(ex.id); // the decision ends the call
     const area = form.querySelector("#pso-area") as HTMLElement;
     area.append(h("p", { role: "status", id: "decided" }, "Decision signed: " + r.exam.outcome + "."));
     if (r.pso) area.append(psoPreview(r.pso));
@@ -368,8 +509,20 @@ function psoPreview(pso: any): HTMLElement {
   };
   flat(doc);
   const dl = h("dl", { class: "grid" }, rows.map(([k, v]) => [h("dt", null, k), h("dd", { class: "text" }, v)]).flat());
+  const followed: any[] = doc.protocols || [];
   return h("section", { id: "pso", "aria-labelledby": "pso-h" },
     h("h2", { id: "pso-h" }, "Signed PSO"),
+    followed.length
+      ? h("div", { id: "pso-protocols" },
+          h("h3", null, "Protocols followed"),
+          h("ul", null, followed.map((p) =>
+            h("li", { "data-protocol": p.id },
+              tname(p.treatment) + ": version " + p.version + ", signed by " + p.signed_by + ". ",
+              p.deviations && p.deviations.length ? "Deviations: " + p.deviations.join("; ") + "." : "No deviation.",
+            ),
+          )),
+        )
+      : null,
     dl,
     h("button", { type: "button", id: "pso-pdf", onclick: () => api.download("/v1/provider/psos/" + encodeURIComponent(pso.id) + "/pdf", pso.id + ".pdf").catch((e) => announce(errorText(e))) }, "Download PDF"),
   );
@@ -394,15 +547,50 @@ async function start() {
     return;
   }
   shell();
+  const mine = session;
   stopIdle = idleLock(Number(cfg.idle_seconds) || 900, () => lock("The console locked after a period of inactivity."));
   setTimeout(() => session && lock("Your session expired."), Math.max(0, session.expiresAt - Date.now()));
   api.json("PUT", "/v1/provider/presence", { online: true }).catch(() => {});
   refreshQueue();
   poll = window.setInterval(refreshQueue, Number(cfg.poll_ms) || 5000);
+  // The signaling socket: online for video rings, and the call panel.
+  const p = await Phone.create({
+    base: cfg.api || location.href,
+    token: session.token,
+    onRing,
+    onAccepted: (id) => {
+      held.add(id);
+      review(id);
+      refreshQueue();
+    },
+    onRefused: (id, message) => {
+      if (openExam === id) {
+        openExam = null;
+        setExamParam(null);
+        document.getElementById("review-area")?.replaceChildren(h("p", { class: "error", role: "alert", id: "review-error" }, "The video call of exam " + id + " could not be accepted: " + message));
+      }
+      refreshQueue();
+    },
+    onNoShow: (id) => {
+      held.delete(id);
+      renderHeld();
+      announce("Exam " + id + " ended as not applicable: the patient did not answer.");
+    },
+    onSocket: (state) => {
+      const el = document.getElementById("video-online");
+      if (!el) return;
+      el.dataset.state = state;
+      el.textContent = state === "open" ? "Video calls: online" : state === "closed" ? "Video calls: offline" : "Video calls: reconnecting…";
+    },
+  });
+  if (session !== mine) return p.close(); // locked meanwhile
+  phone = p;
+  // A reload or a new sign-in reopens the exam that was open.
+  const again = new URLSearchParams(location.search).get("exam");
+  if (again && !openExam) review(again);
 }
 
 start().catch((e) => {
   clear(root);
   root.append(h("main", null, h("h1", null, "Provider console"), h("p", { class: "error", role: "alert" }, "The console could not start: " + errorText(e))));
 });
-void openExam;

@@ -154,9 +154,19 @@ export class Call {
     };
   }
 
+  get examId(): string {
+    return this.o.examId;
+  }
+
   // join enters the exam's room (again on every reconnect). A join while in
   // the room refreshes the server's ack (a patient's queue position).
-  join(): void {
+  // examId switches a provider's socket to another exam they hold (the
+  // server moves the connection out of any other room).
+  join(examId?: string): void {
+    if (examId && examId !== this.o.examId) {
+      this.closePC();
+      this.o.examId = examId;
+    }
     this.wantRoom = true;
     this.open();
     if (this.socketOpen) this.send({ type: "join" });
@@ -165,7 +175,10 @@ export class Call {
   // accept answers a ring (providers): the claim, then the room. examId
   // names the rung exam when this socket was opened for none.
   accept(examId?: string): void {
-    if (examId) this.o.examId = examId;
+    if (examId && examId !== this.o.examId) {
+      this.closePC();
+      this.o.examId = examId;
+    }
     this.wantRoom = true;
     this.send({ type: "ring", action: "accept" });
   }
