@@ -407,18 +407,20 @@ type loaded struct {
 // change log in step with the items.
 type writer struct {
 	items, gsi1, gsi2, expiry, changes *bolt.Bucket
+	checkpoints                        *bolt.Bucket // feed.go
 	now                                time.Time
 	added                              bool
 }
 
 func newWriter(tx *bolt.Tx, now time.Time) *writer {
 	return &writer{
-		items:   tx.Bucket(bucketItems),
-		gsi1:    tx.Bucket(bucketGSI1),
-		gsi2:    tx.Bucket(bucketGSI2),
-		expiry:  tx.Bucket(bucketExpiry),
-		changes: tx.Bucket(bucketChanges),
-		now:     now,
+		items:       tx.Bucket(bucketItems),
+		gsi1:        tx.Bucket(bucketGSI1),
+		gsi2:        tx.Bucket(bucketGSI2),
+		expiry:      tx.Bucket(bucketExpiry),
+		changes:     tx.Bucket(bucketChanges),
+		checkpoints: tx.Bucket(bucketCheckpoints),
+		now:         now,
 	}
 }
 
