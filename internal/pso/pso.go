@@ -115,22 +115,28 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 		if jws, err = sign(ctx, is.Signer, doc); err != nil {
 			return Record{}, nil, fmt.Errorf("pso: sign: %w", err)
 		}
-		if is.Store != nil {
-			data, err := json.Marshal(attempt{Fingerprint: fp, KeyID: is.Signer.KeyID(), JWS: jws, Doc: doc})
-			if err != nil {
-				return Record{}, nil, err
-			}
-			k := attemptKey(doc.ID)
-			if err := is.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: 1, ExpiresAt: doc.IssuedAt.Add(attemptTTL), Data: data}, store.None); err != nil {
-				return Record{}, nil, err
-			}
+	}
+	// The PDF depends only on the signed order, and rendering it is the
+	// approval's largest CPU cost (fpdf parses and subsets the fonts every
+	// time): render it while the attempt and the JWS are written, which
+	// wait on a commit and an fsync, instead of after them. The channel is
+	// buffered so that an early return leaves no goroutine blocked.
+	rendered := make(chan renderedPDF, 1)
+	go func(doc Document, jws string) {
+		pdf, err := RenderPDF(PDFInput{Doc: doc, JWS: jws, KeyID: is.Signer.KeyID(), VerifyURL: is.verifyURL(doc.ID)})
+		rendered <- renderedPDF{pdf, err}
+	}(doc, jws)
+	if !reused && is.Store != nil {
+		data, err := json.Marshal(attempt{Fingerprint: fp, KeyID: is.Signer.KeyID(), JWS: jws, Doc: doc})
+		if err != nil {
+			return Record{}, nil, err
+		}
+		k := attemptKey(doc.ID)
+		if err := is.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: 1, ExpiresAt: doc.IssuedAt.Add(attemptTTL), Data: data}, store.None); err != nil {
+			return Record{}, nil, err
 		}
 	}
 	docSum, err := DocumentSHA256(doc)
-	if err != nil {
-		return Record{}, nil, err
-	}
-	pdf, err := RenderPDF(PDFInput{Doc: doc, JWS: jws, KeyID: is.Signer.KeyID(), VerifyURL: is.verifyURL(doc.ID)})
 	if err != nil {
 		return Record{}, nil, err
 	}
@@ -139,13 +145,18 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 		years = DefaultRetentionYears
 	}
 	retain := doc.IssuedAt.AddDate(years, 0, 0)
-	jwsSum, pdfSum := sha256Hex([]byte(jws)), sha256Hex(pdf)
+	jwsSum := sha256Hex([]byte(jws))
 	// The keys carry the digests: an attempt that crashed after its writes
 	// leaves its own objects, and a retry never collides with another's.
 	jwsObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + jwsSum[:16] + ".jws", Body: []byte(jws), ContentType: "application/jose", RetainUntil: retain}, jwsSum)
 	if err != nil {
 		return Record{}, nil, err
 	}
+	r := <-rendered
+	if r.err != nil {
+		return Record{}, nil, r.err
+	}
+	pdf, pdfSum := r.pdf, sha256Hex(r.pdf)
 	pdfObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + pdfSum[:16] + ".pdf", Body: pdf, ContentType: "application/pdf", RetainUntil: retain}, pdfSum)
 	if err != nil {
 		return Record{}, nil, err
@@ -168,6 +179,12 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 		ops = append(ops, store.Op{Delete: &ak, Cond: store.None})
 	}
 	return rec, ops, nil
+}
+
+// renderedPDF is RenderPDF's answer, handed back by the goroutine that ran it.
+type renderedPDF struct {
+	pdf []byte
+	err error
 }
 
 func (is Issuer) verifyURL(id string) string {
