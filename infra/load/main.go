@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -109,6 +110,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	readRatio := fs.Duration("read-ratio", 0, "also compare GET /.well-known/jwks.json with a bare net/http handler, this long each")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process server and the clients) to this file")
+	blockProfile := fs.String("blockprofile", "", "write a blocking profile (where goroutines waited on channels, locks, fsync'd commits) of this process to this file")
+	mutexProfile := fs.String("mutexprofile", "", "write a mutex contention profile of this process to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	summaryDir := fs.String("summary", "", "print make bench's table from the files infra/load/bench.sh wrote in this folder, and exit")
 	if err := fs.Parse(args); err != nil {
@@ -139,6 +142,16 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if *blockProfile != "" {
+		// One sample per 100µs blocked: enough to rank the waits without
+		// slowing the run it measures.
+		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
+		defer writeProfile("block", *blockProfile, stderr)
+	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(5)
+		defer writeProfile("mutex", *mutexProfile, stderr)
 	}
 
 	res := Result{}
@@ -276,6 +289,20 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeProfile writes the named runtime profile (block, mutex) to path.
+func writeProfile(name, path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "load: %s profile: %v\n", name, err)
+	}
 }
 
 // meterSnapshot is the server's counts at the end of the run.
