@@ -46,15 +46,23 @@ func (e *env) attest(md, treatment string, items ...string) {
 // flagged chooses whether the answers raise the pregnancy flag.
 func (e *env) queuedAt(pk string, flagged bool) string {
 	e.t.Helper()
+	id, tok := e.readyDraftAt(pk, flagged)
+	e.must(202, e.do("POST", "/v1/exams/"+id+"/submit", bearer(tok), nil))
+	return id
+}
+
+// readyDraftAt is queuedAt short of the submit: a complete draft and its
+// patient token.
+func (e *env) readyDraftAt(pk string, flagged bool) (id, tok string) {
+	e.t.Helper()
 	r := e.must(201, e.do("POST", "/v1/exams", widget(pk), patientBody("TX", "neurotoxin"))).json(e.t)
-	id, tok := r["exam"].(map[string]any)["id"].(string), r["patient_token"].(string)
+	id, tok = r["exam"].(map[string]any)["id"].(string), r["patient_token"].(string)
 	answers := neurotoxinAnswers(e.uploadPhoto(id, tok))
 	answers["pregnant"] = flagged
 	e.must(200, e.do("PUT", "/v1/exams/"+id+"/intake", bearer(tok), map[string]any{
 		"answers": answers, "consents": map[string]bool{"telehealth": true, "privacy": true}, "modality": "async",
 	}))
-	e.must(202, e.do("POST", "/v1/exams/"+id+"/submit", bearer(tok), nil))
-	return id
+	return id, tok
 }
 
 func botoxApproval(product, dose string) map[string]any {
@@ -456,6 +464,7 @@ func TestDirectorTenancy(t *testing.T) {
 			{"POST", "/protocols/neurotoxin/versions/1/sign", map[string]any{"accepted": true, "name": "x"}},
 			{"GET", "/readiness", nil},
 			{"PUT", "/readiness/neurotoxin", map[string]any{"items": map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true}, "last_drill_on": time.Now().UTC().Format(time.DateOnly)}},
+			{"POST", "/readiness/neurotoxin/revoke", map[string]any{"reason": "x"}},
 			{"GET", "/settings", nil},
 			{"PUT", "/settings", map[string]any{"review_percent": 50}},
 			{"GET", "/reviews", nil},
@@ -517,10 +526,102 @@ func startWith(t *testing.T, srv *httptest.Server, ports app.Ports, patientSecre
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(app.BlobsPath, blobs)
+	if blobs != nil { // the AWS home's uploads go to MinIO
+		mux.Handle(app.BlobsPath, blobs)
+	}
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, URL: base, App: a, Store: ports.Store, Issuer: issuer, client: srv.Client()}
+}
+
+// forEachHomeWithClock runs fn on both homes, each on a fresh fake clock
+// starting at start (the service's, the stores' and the blobs' clock;
+// tokens from the dev issuer keep real time).
+func forEachHomeWithClock(t *testing.T, start time.Time, fn func(t *testing.T, e *env, clk *clock.Fake)) {
+	t.Run("embedded", func(t *testing.T) {
+		clk := clock.NewFake(start)
+		fn(t, openWithClock(t, clk), clk)
+	})
+	t.Run("aws", func(t *testing.T) {
+		clk := clock.NewFake(start)
+		a := newAWSApp(t, clk)
+		fn(t, startWith(t, httptest.NewUnstartedServer(nil), a.Ports, awsPatientSecret, clk, nil), clk)
+	})
+}
+
+// TestDirectorReadinessLapseStopsSubmitAndApproval: an attestation that
+// expires or is revoked after an exam began stops its submit and its
+// approval with 422 naming the treatment and the items to attest, and
+// nothing is written; a deferral still goes through, and a new attestation
+// lets the exam continue.
+func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
+	realNow := time.Now().UTC()
+	// The attestation is made a month back and is valid one month, so it
+	// expires three hours from now; photos are uploaded at the real time
+	// (MinIO refuses URLs signed for the future).
+	forEachHomeWithClock(t, realNow.AddDate(0, -1, 0).Add(3*time.Hour), func(t *testing.T, e *env, clk *clock.Fake) {
+		md := bearer(e.directorToken("md_c"))
+		attest := func(months int) {
+			e.must(201, e.do("PUT", "/v1/director/clinics/clinic_c/readiness/neurotoxin", md, map[string]any{
+				"items": map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true}, "valid_months": months,
+				"last_drill_on": clk.Now().AddDate(0, 0, -1).Format(time.DateOnly)}))
+		}
+		attest(1)
+		clk.Set(realNow)
+		queuedA, queuedC := e.queuedAt(pkC, false), e.queuedAt(pkC, false)
+		draftB, tokB := e.readyDraftAt(pkC, false)
+		ph := bearer(e.providerToken("prov_tx_md"))
+		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedA+"/claim", ph, nil))
+		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedC+"/claim", ph, nil))
+		notReady := func(r res, status, what string) {
+			t.Helper()
+			body := string(r.Body)
+			if r.errorCode(t) != "treatment_not_ready" || r.errorField(t) != "treatments[0]" || !strings.Contains(body, "Neurotoxin") ||
+				!strings.Contains(body, status) || !strings.Contains(body, "Anaphylaxis kit") || !strings.Contains(body, `"missing_items":["anaphylaxis_kit","escalation_plan"]`) {
+				t.Fatalf("%s: %s", what, body)
+			}
+		}
+
+		// Four hours on, the attestation has expired.
+		clk.Advance(4 * time.Hour)
+		before := e.snapshot()
+		notReady(e.must(422, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil)), "expired on", "submit after expiry")
+		notReady(e.must(422, e.do("POST", "/v1/provider/exams/"+queuedA+"/decision", ph, botoxApproval("Botox", "20 units"))), "expired on", "approval after expiry")
+		e.assertUnchanged(before, "a submit and an approval refused for lapsed readiness")
+		if st := e.must(200, e.do("GET", "/v1/provider/exams/"+queuedA, ph, nil)).json(t)["exam"].(map[string]any)["status"]; st != "claimed" {
+			t.Fatalf("exam A after the refused approval: %v", st)
+		}
+
+		// Attested again: both go through.
+		attest(12)
+		e.must(202, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil))
+		e.must(201, e.do("POST", "/v1/provider/exams/"+queuedA+"/decision", ph, botoxApproval("Botox", "20 units")))
+
+		// Revoked: the approval is refused again, with the director's reason;
+		// deferring is still possible.
+		other := bearer(e.directorToken("md_d"))
+		e.must(404, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", other, map[string]any{"reason": "x"}))
+		e.must(422, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": " "}))
+		e.must(404, e.do("POST", "/v1/director/clinics/clinic_c/readiness/dermal_filler/revoke", md, map[string]any{"reason": "x"}))
+		e.must(200, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": "epinephrine used, kit restocking"}))
+		e.must(409, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": "again"}))
+		before = e.snapshot()
+		r := e.must(422, e.do("POST", "/v1/provider/exams/"+queuedC+"/decision", ph, botoxApproval("Botox", "20 units")))
+		notReady(r, "revoked", "approval after revocation")
+		if !strings.Contains(string(r.Body), "epinephrine used, kit restocking") {
+			t.Fatalf("the reason is not given: %s", r.Body)
+		}
+		e.assertUnchanged(before, "an approval refused for revoked readiness")
+		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedC+"/decision", ph, map[string]any{"outcome": "deferred", "reason": "clinic not ready for emergencies"}))
+		cfg := e.must(200, e.do("GET", "/v1/widget/config", hdr{"X-Goodfaith-Key": pkC, "Origin": "https://clinic-c.example"}, nil)).json(t)
+		if ts := cfg["treatments"].([]any); len(ts) != 0 {
+			t.Fatalf("offered after revocation: %v", ts)
+		}
+		ov := e.must(200, e.do("GET", "/v1/clinic/oversight", bearer(skC), nil)).json(t)["readiness"].([]any)
+		if nt := ov[0].(map[string]any); nt["treatment"] != "neurotoxin" || nt["status"] != "revoked" || !strings.Contains(nt["reason"].(string), "revoked") {
+			t.Fatalf("dashboard readiness: %v", nt)
+		}
+	})
 }

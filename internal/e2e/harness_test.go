@@ -153,6 +153,18 @@ var uniq atomic.Int64
 
 func openAWS(t testing.TB, consumers bool) *env {
 	t.Helper()
+	a := newAWSApp(t, clock.System{})
+	srv := httptest.NewUnstartedServer(nil)
+	return start(t, srv, a.Ports, awsPatientSecret, a.Store, nil, consumers)
+}
+
+// awsPatientSecret signs patient tokens on the AWS home.
+var awsPatientSecret = []byte("e2e patient-token secret of 32+ bytes")
+
+// newAWSApp opens the AWS home on DynamoDB Local and MinIO, on a fresh
+// table and bucket, with clk as the stores' clock.
+func newAWSApp(t testing.TB, clk clock.Clock) *app.AWS {
+	t.Helper()
 	ddb := testenv.DynamoDB(t)
 	s3 := testenv.S3(t)
 	ctx := context.Background()
@@ -165,7 +177,7 @@ func openAWS(t testing.TB, consumers bool) *env {
 		Region: "us-east-1", Table: "goodfaith-e2e-" + n, Bucket: "goodfaith-e2e-" + n,
 		SSEKMSKey:        os.Getenv(s3blob.KMSKeyIDVar),
 		DynamoDBEndpoint: ddb, S3Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
-	}, key, clock.System{}, quietLog())
+	}, key, clk, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +187,7 @@ func openAWS(t testing.TB, consumers bool) *env {
 	if err := s3blob.CreateBucket(ctx, a.S3, "goodfaith-e2e-"+n, true); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(nil)
-	return start(t, srv, a.Ports, []byte("e2e patient-token secret of 32+ bytes"), a.Store, nil, consumers)
+	return a
 }
 
 // ---- calling the API ----

@@ -10,10 +10,10 @@ import (
 // Oversight is the medical director's hold on the exam use cases
 // (implemented by package oversight; nil means no oversight checks).
 //
-// CheckTreatments runs when an exam is created: it returns a fault.Invalid
-// naming the treatment and the reason when the clinic may not offer one
-// now (for example its emergency-readiness attestation is missing or
-// expired). ReviewOrders runs when a provider approves, after the orders
+// CheckTreatments runs when an exam is created, submitted and approved:
+// it returns a fault.Invalid naming the treatment and the reason when the
+// clinic may not offer one now (for example its emergency-readiness
+// attestation is missing, expired or revoked). ReviewOrders runs when a provider approves, after the orders
 // passed validateOrders and before anything is written: it refuses orders
 // naming an unknown, disabled or unapproved product (fault.Invalid on
 // orders[i].product), and returns, per order, the catalogue product and
@@ -36,7 +36,16 @@ type ReviewedProduct struct {
 	FDAStatus string
 }
 
-// applyReview records the review on the PSO document.
+// checkOversight asks Oversight whether the exam's treatments may still be
+// offered at now; nil when there is no oversight.
+func (s *Service) checkOversight(ctx context.Context, e Exam, now time.Time) error {
+	if s.Oversight == nil {
+		return nil
+	}
+	return s.Oversight.CheckTreatments(ctx, e.ClinicID, e.Treatments, now)
+}
+
+// apply records the review on the PSO document.
 func (r OrderReview) apply(doc *pso.Document) {
 	for i := range doc.Orders {
 		if i < len(r.Products) {

@@ -303,6 +303,11 @@ func (s *Service) Submit(ctx context.Context, examID string) (Exam, error) {
 	if err := s.checkClinicHours(ctx, e, now); err != nil {
 		return Exam{}, err
 	}
+	// Readiness too: an attestation may have expired or been revoked
+	// since the draft began.
+	if err := s.checkOversight(ctx, e, now); err != nil {
+		return Exam{}, err
+	}
 	form := s.Questionnaires.FormFor(e.Treatments)
 	answers, err := form.Parse(e.Answers)
 	if err != nil {
@@ -491,6 +496,9 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 		}
 		if !d.Attested {
 			return Exam{}, nil, fault.Invalid("attestation_required", "attestation.accepted", "approving requires the attestation")
+		}
+		if err := s.checkOversight(ctx, e, now); err != nil {
+			return Exam{}, nil, err // readiness lapsed while the exam waited
 		}
 		if s.Oversight != nil {
 			if review, err = s.Oversight.ReviewOrders(ctx, e.ClinicID, d.Orders, now); err != nil {

@@ -33,6 +33,7 @@ func (a *api) directorRoutes(mux *http.ServeMux) {
 	a.handle(mux, "POST "+base+"/protocols/{treatment}/versions/{version}/sign", a.director, a.dirSignProtocol, idempotent)
 	a.handle(mux, "GET "+base+"/readiness", a.director, a.dirReadiness)
 	a.handle(mux, "PUT "+base+"/readiness/{treatment}", a.director, a.dirAttest)
+	a.handle(mux, "POST "+base+"/readiness/{treatment}/revoke", a.director, a.dirRevokeAttestation, idempotent)
 	a.handle(mux, "GET "+base+"/settings", a.director, a.dirSettings)
 	a.handle(mux, "PUT "+base+"/settings", a.director, a.dirPutSettings)
 	a.handle(mux, "GET "+base+"/reviews", a.director, a.dirReviewQueue)
@@ -164,6 +165,18 @@ func (a *api) dirAttest(c *call) (reply, error) {
 		return reply{}, err
 	}
 	return created(map[string]any{"attestation": at}), nil
+}
+
+func (a *api) dirRevokeAttestation(c *call) (reply, error) {
+	var in oversight.RevokeInput
+	if err := decodeStrict(c.body, &in); err != nil {
+		return reply{}, err
+	}
+	at, err := a.Oversight.RevokeAttestation(c.r.Context(), dirActor(c), c.clinic.ID, c.r.PathValue("treatment"), in)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"attestation": at}), nil
 }
 
 func (a *api) dirSettings(c *call) (reply, error) {

@@ -280,3 +280,45 @@ func TestAdverseEventCSVNeutralisesFormulas(t *testing.T) {
 		t.Fatalf("csv:\n%s", csv)
 	}
 }
+
+func TestReadinessRevocationAndUncoveredItems(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := AttestInput{Items: map[string]bool{"anaphylaxis_kit": true, "escalation_plan": true}, LastDrillOn: "2026-10-15"}
+	if _, err := f.svc.RevokeAttestation(ctx, f.md, "clinic_c", "neurotoxin", RevokeInput{Reason: "x"}); code(err) != "attestation_not_found" {
+		t.Fatalf("revoke with nothing attested: %v", err)
+	}
+	if _, err := f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeAttestation(ctx, f.md, "clinic_c", "neurotoxin", RevokeInput{Reason: "  "}); code(err) != "required" {
+		t.Fatalf("revoke without a reason: %v", err)
+	}
+	a, err := f.svc.RevokeAttestation(ctx, f.md, "clinic_c", "neurotoxin", RevokeInput{Reason: "kit used"})
+	if err != nil || a.Revoked == nil || a.Revoked.By != "md_c" {
+		t.Fatalf("revoke: %+v %v", a, err)
+	}
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Code != "treatment_not_ready" || !strings.Contains(fe.Message, "revoked") || !strings.Contains(fe.Message, "kit used") ||
+		fmt.Sprint(fe.Details["missing_items"]) != "[anaphylaxis_kit escalation_plan]" || fe.Details["treatment"] != "neurotoxin" {
+		t.Fatalf("after revocation: %#v", err)
+	}
+	if _, err := f.svc.RevokeAttestation(ctx, f.md, "clinic_c", "neurotoxin", RevokeInput{Reason: "again"}); code(err) != "attestation_not_in_force" {
+		t.Fatalf("second revocation: %v", err)
+	}
+	// A new attestation restores the treatment.
+	if _, err := f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", in); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+		t.Fatalf("attested again: %v", err)
+	}
+	// When the requirements grow, an attestation that does not cover the new
+	// item no longer suffices, and the item is named.
+	f.svc.Readiness.Treatments["neurotoxin"] = append(f.svc.Readiness.Treatments["neurotoxin"], "vascular_occlusion_protocol")
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "does not cover: Written vascular-occlusion protocol") || fmt.Sprint(fe.Details["missing_items"]) != "[vascular_occlusion_protocol]" {
+		t.Fatalf("uncovered item: %v", err)
+	}
+}

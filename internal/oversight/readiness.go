@@ -72,6 +72,17 @@ type Attestation struct {
 	AttestedBy  string          `json:"attested_by"`
 	AttestedAt  time.Time       `json:"attested_at"`
 	ExpiresAt   time.Time       `json:"expires_at"`
+	// Revoked is set when the director withdrew the attestation before it
+	// expired (the kit was used, the protocol is being rewritten): the
+	// treatment stops being offered at once.
+	Revoked *Revocation `json:"revoked,omitempty"`
+}
+
+// Revocation is who withdrew an attestation, when and why.
+type Revocation struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 // AttestInput is PUT .../readiness/{treatment}.
@@ -143,34 +154,99 @@ const (
 	Ready      = "ready"
 	Missing    = "missing"
 	ExpiredAtt = "expired"
+	RevokedAtt = "revoked"
 	NoDirector = "no_director" // no medical director on file: not enforced
 )
 
 // TreatmentReadiness is one treatment's readiness at a clinic.
 type TreatmentReadiness struct {
-	Treatment     string       `json:"treatment"`
-	Status        string       `json:"status"`
-	Offered       bool         `json:"offered"` // whether the widget offers it
-	Reason        string       `json:"reason,omitempty"`
-	RequiredItems []string     `json:"required_items"`
-	Attestation   *Attestation `json:"attestation,omitempty"`
+	Treatment     string   `json:"treatment"`
+	Status        string   `json:"status"`
+	Offered       bool     `json:"offered"` // whether the widget offers it
+	Reason        string   `json:"reason,omitempty"`
+	RequiredItems []string `json:"required_items"`
+	// MissingItems are the required items no attestation in force covers
+	// (all of them when the attestation is missing, expired or revoked).
+	MissingItems []string     `json:"missing_items"`
+	Attestation  *Attestation `json:"attestation,omitempty"`
 }
 
-// latest returns the newest attestation of each treatment.
-func (s *Service) latest(ctx context.Context, clinicID string) (map[string]Attestation, error) {
+// latestItems returns the newest attestation item of each treatment.
+func (s *Service) latestItems(ctx context.Context, clinicID string) (map[string]store.Item, error) {
 	items, err := s.queryAll(ctx, store.Query{Index: store.Primary, PK: clinicPK(clinicID), SKPrefix: "READINESS#"})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]Attestation{}
+	out := map[string]store.Item{}
 	for _, it := range items { // SK order: per treatment, oldest first
+		t, _, _ := strings.Cut(strings.TrimPrefix(it.SK, "READINESS#"), "#")
+		out[t] = it
+	}
+	return out, nil
+}
+
+// latest returns the newest attestation of each treatment.
+func (s *Service) latest(ctx context.Context, clinicID string) (map[string]Attestation, error) {
+	items, err := s.latestItems(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Attestation{}
+	for t, it := range items {
 		var a Attestation
 		if err := json.Unmarshal(it.Data, &a); err != nil {
 			return nil, err
 		}
-		out[a.Treatment] = a
+		out[t] = a
 	}
 	return out, nil
+}
+
+// RevokeInput is POST .../readiness/{treatment}/revoke.
+type RevokeInput struct {
+	Reason string `json:"reason"`
+}
+
+// RevokeAttestation withdraws the treatment's attestation in force: from
+// now the treatment is not offered, exams for it are not submitted nor
+// approved, until the director attests again.
+func (s *Service) RevokeAttestation(ctx context.Context, a Actor, clinicID, treatment string, in RevokeInput) (Attestation, error) {
+	clinic, err := s.Directory.Clinic(ctx, clinicID)
+	if err != nil {
+		return Attestation{}, err
+	}
+	if err := s.knownTreatment(clinic, treatment, "treatment"); err != nil {
+		return Attestation{}, err
+	}
+	reason, err := checkText("reason", in.Reason, true, 2000)
+	if err != nil {
+		return Attestation{}, err
+	}
+	items, err := s.latestItems(ctx, clinicID)
+	if err != nil {
+		return Attestation{}, err
+	}
+	it, ok := items[treatment]
+	if !ok {
+		return Attestation{}, fault.NotFound("attestation_not_found", "no readiness attestation for "+s.Rules.CategoryName(treatment))
+	}
+	var at Attestation
+	if err := json.Unmarshal(it.Data, &at); err != nil {
+		return Attestation{}, err
+	}
+	now := s.now()
+	if at.Revoked != nil || !now.Before(at.ExpiresAt) {
+		return Attestation{}, fault.Conflict("attestation_not_in_force", "the readiness attestation for "+s.Rules.CategoryName(treatment)+" is already revoked or expired")
+	}
+	at.Revoked = &Revocation{By: a.ID, At: now, Reason: reason}
+	op, err := putOp(store.Key{PK: it.PK, SK: it.SK}, at, it.Version)
+	if err != nil {
+		return Attestation{}, err
+	}
+	if err := s.commit(ctx, op, s.auditRec(a, "readiness.revoke", clinicSubject(clinicID), treatment+": "+reason).Op()); err != nil {
+		return Attestation{}, err
+	}
+	return at, nil
 }
 
 // ReadinessOf reports each of the clinic's treatments' readiness at now.
@@ -195,24 +271,38 @@ func (s *Service) ReadinessOf(ctx context.Context, clinicID string, now time.Tim
 		if ok {
 			r.Attestation = &a
 		}
+		need := s.Readiness.Treatments[t]
+		r.MissingItems = nonNil(slices.Clone(need))
 		switch {
 		case len(dirs) == 0:
 			r.Status, r.Offered, r.Reason = NoDirector, true, "no medical director is on file for this clinic, so emergency readiness is not attested or enforced"
+			r.MissingItems = []string{}
 		case !ok:
-			r.Status, r.Reason = Missing, "the medical director has not attested emergency readiness for "+name+" ("+s.itemList(t)+")"
+			r.Status, r.Reason = Missing, "the medical director has not attested emergency readiness for "+name+" (missing: "+s.itemList(need)+")"
+		case a.Revoked != nil:
+			r.Status, r.Reason = RevokedAtt, "the medical director revoked the emergency-readiness attestation for "+name+" on "+a.Revoked.At.Format(time.DateOnly)+
+				" ("+a.Revoked.Reason+"); to offer it again they must attest: "+s.itemList(need)
 		case !now.Before(a.ExpiresAt):
-			r.Status, r.Reason = ExpiredAtt, "the emergency-readiness attestation for "+name+" expired on "+a.ExpiresAt.Format(time.DateOnly)+"; the medical director must attest again"
+			r.Status, r.Reason = ExpiredAtt, "the emergency-readiness attestation for "+name+" expired on "+a.ExpiresAt.Format(time.DateOnly)+
+				"; the medical director must attest again: "+s.itemList(need)
 		default:
-			r.Status, r.Offered = Ready, true
+			// Requirements may have grown since the attestation.
+			r.MissingItems = slices.DeleteFunc(r.MissingItems, func(it string) bool { return a.Items[it] })
+			if len(r.MissingItems) > 0 {
+				r.Status, r.Reason = Missing, "the emergency-readiness attestation for "+name+" does not cover: "+s.itemList(r.MissingItems)
+			} else {
+				r.Status, r.Offered = Ready, true
+			}
 		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-func (s *Service) itemList(t string) string {
+// itemList names readiness items as the director reads them.
+func (s *Service) itemList(items []string) string {
 	var parts []string
-	for _, it := range s.Readiness.Treatments[t] {
+	for _, it := range items {
 		parts = append(parts, s.Readiness.Items[it])
 	}
 	return strings.Join(parts, "; ")
@@ -225,8 +315,9 @@ func nonNil[T any](xs []T) []T {
 	return xs
 }
 
-// CheckTreatments implements exam.Oversight: an exam may not start for a
-// treatment whose readiness is missing or expired.
+// CheckTreatments implements exam.Oversight: an exam may not start, be
+// submitted or be approved for a treatment whose readiness is missing,
+// expired or revoked.
 func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) error {
 	rs, err := s.ReadinessOf(ctx, clinicID, now)
 	if err != nil {
@@ -236,7 +327,7 @@ func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatmen
 		for _, r := range rs {
 			if r.Treatment == t && !r.Offered {
 				return &fault.Error{Kind: fault.ErrInvalid, Code: "treatment_not_ready", Field: fmt.Sprintf("treatments[%d]", i),
-					Message: r.Reason, Details: map[string]any{"readiness": r.Status}}
+					Message: r.Reason, Details: map[string]any{"readiness": r.Status, "treatment": t, "missing_items": r.MissingItems}}
 			}
 		}
 	}
