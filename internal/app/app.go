@@ -9,6 +9,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/connections"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/dispatch"
 	"github.com/goodfaith/goodfaith/internal/exam"
@@ -26,7 +27,10 @@ import (
 
 // Ports are the adapters of one home (AWS or one machine).
 type Ports struct {
-	Store    store.Store
+	Store store.Store
+	// Live keeps signaling's connections and rooms (signal.Handler.Live);
+	// nil means Store.
+	Live     store.Store
 	Blobs    blob.Store
 	Signer   signer.Signer
 	Notifier notify.Notifier
@@ -63,6 +67,9 @@ type App struct {
 	Deps      httpapi.Deps
 	// Integrations are billing, webhooks and invites (integrations.go).
 	Integrations *Integrations
+	// signalConns is the local signaling hub once LocalSignal built it, so
+	// that the scheduled connections sweep can tell rooms (signal.go).
+	signalConns connections.Sender
 }
 
 // New assembles the service.
@@ -142,9 +149,10 @@ func (a *App) RunConsumers(ctx context.Context, feed store.ChangeFeed) {
 const SweepInterval = time.Minute
 
 // RunSchedules runs the periodic jobs — claim-lease and SLA sweeps
-// (exam.Service.Sweep) — every interval until ctx ends: the one-machine
-// stand-in for the EventBridge schedule. Sweeps are idempotent, so a tick
-// overlapping another home's sweep changes nothing twice.
+// (exam.Service.Sweep) and the signaling connections sweep — every
+// interval until ctx ends: the one-machine stand-in for the EventBridge
+// schedule. Sweeps are idempotent, so a tick overlapping another home's
+// sweep changes nothing twice.
 func (a *App) RunSchedules(ctx context.Context, every time.Duration) {
 	go func() {
 		t := time.NewTicker(every)
@@ -160,6 +168,11 @@ func (a *App) RunSchedules(ctx context.Context, every time.Duration) {
 				}
 				if rep.Escalated+rep.Expired+rep.LeasesExpired > 0 {
 					a.Settings.Log.InfoContext(ctx, "sweep", "escalated", rep.Escalated, "expired", rep.Expired, "leases_expired", rep.LeasesExpired)
+				}
+				if n, err := a.SweepConnections(ctx); err != nil && ctx.Err() == nil {
+					a.Settings.Log.ErrorContext(ctx, "connections sweep failed", "error", err.Error())
+				} else if n > 0 {
+					a.Settings.Log.InfoContext(ctx, "connections sweep", "dropped", n)
 				}
 			}
 		}

@@ -20,6 +20,7 @@ import (
 // Files of the local home inside its data folder.
 const (
 	storeFile         = "goodfaith.db"
+	liveStoreFile     = "signal-live.db" // signaling's connections and rooms, not fsynced
 	blobDir           = "blobs"
 	signingKeyFile    = "pso-signing-key.pem"
 	patientSecretFile = "patient-token-secret"
@@ -32,8 +33,14 @@ const BlobsPath = "/blobs/"
 // Local is the one-machine home: the embedded store, a blob directory, a
 // key file, and the outbox notifier, all under one data folder.
 type Local struct {
-	Ports         Ports
-	Store         *boltstore.Store
+	Ports Ports
+	Store *boltstore.Store
+	// Live is signaling's connections and rooms (Ports.Live): a file of its
+	// own, written without fsync and emptied at every start, because every
+	// local socket closes with the process. Its records are ephemeral
+	// under any home; here they also cost no disk flush, which kept each
+	// signaling step of a call behind other writers' fsyncs.
+	Live          *boltstore.Store
 	Blobs         *dirblob.Store
 	PatientSecret []byte
 }
@@ -48,7 +55,20 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// The main file's lock is held: no other process uses this folder, so
+	// the previous run's connections (all closed) can go.
+	livePath := filepath.Join(dir, liveStoreFile)
+	if err := os.Remove(livePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		st.Close()
+		return nil, fmt.Errorf("reset signaling store: %w", err)
+	}
+	live, err := boltstore.Open(livePath, boltstore.WithClock(clk), boltstore.WithLogger(log), boltstore.WithoutSync())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open signaling store: %w", err)
+	}
 	fail := func(err error) (*Local, error) {
+		live.Close()
 		st.Close()
 		return nil, err
 	}
@@ -69,8 +89,9 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 		return fail(err)
 	}
 	return &Local{
-		Ports:         Ports{Store: st, Blobs: blobs, Signer: key, Notifier: notify.Outbox{Store: st, Log: log}},
+		Ports:         Ports{Store: st, Live: live, Blobs: blobs, Signer: key, Notifier: notify.Outbox{Store: st, Log: log}},
 		Store:         st,
+		Live:          live,
 		Blobs:         blobs,
 		PatientSecret: patientSecret,
 	}, nil
@@ -79,8 +100,8 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 // BlobHandler serves presigned uploads and downloads under BlobsPath.
 func (l *Local) BlobHandler() http.Handler { return l.Blobs.Handler() }
 
-// Close closes the store.
-func (l *Local) Close() error { return l.Store.Close() }
+// Close closes the stores.
+func (l *Local) Close() error { return errors.Join(l.Live.Close(), l.Store.Close()) }
 
 // secretFile reads a 32-byte secret, creating it (0600) on first use.
 func secretFile(path string) ([]byte, error) {

@@ -34,8 +34,12 @@ func ProviderConnsPK(providerID string) string { return "WSPROV#" + providerID }
 func PatientConnsPK(examID string) string { return "WSEXAM#" + examID }
 
 // ProvidersConnectedPK lists every provider connection on GSI2 (sorted by
-// provider), to ring the online ones.
+// provider), to ring the online ones; the connections sweep reads it too.
 const ProvidersConnectedPK = "WSPROVIDERS"
+
+// PatientsConnectedPK lists every patient connection on GSI2, sorted by
+// expiry, for the connections sweep.
+const PatientsConnectedPK = "WSPATIENTS"
 
 func roomPK(examID string) string { return "ROOM#" + examID }
 
@@ -51,6 +55,7 @@ func (c conn) item(version int64) store.Item {
 	it := store.Item{PK: k.PK, SK: k.SK, Version: version, Data: data, ExpiresAt: c.ConnectedAt.Add(ConnTTL), GSI1SK: c.ID}
 	if c.Role == rolePatient {
 		it.GSI1PK = PatientConnsPK(c.ExamID)
+		it.GSI2PK, it.GSI2SK = PatientsConnectedPK, store.SortableTime(it.ExpiresAt)+"#"+c.ID
 	} else {
 		it.GSI1PK = ProviderConnsPK(c.ProviderID)
 		it.GSI2PK, it.GSI2SK = ProvidersConnectedPK, c.ProviderID+"#"+c.ID
@@ -89,7 +94,7 @@ type rings struct {
 }
 
 func (h *Handler) loadConn(ctx context.Context, id string) (conn, error) {
-	it, err := h.Store.Get(ctx, connKey(id))
+	it, err := h.live().Get(ctx, connKey(id))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && it.Expired(h.now())) {
 		return conn{}, ErrUnknownConnection
 	}
@@ -100,7 +105,7 @@ func (h *Handler) loadConn(ctx context.Context, id string) (conn, error) {
 }
 
 func (h *Handler) members(ctx context.Context, examID string) ([]member, error) {
-	page, err := h.Store.Query(ctx, store.Query{Index: store.Primary, PK: roomPK(examID), SKPrefix: "MEMBER#", Limit: 50})
+	page, err := h.live().Query(ctx, store.Query{Index: store.Primary, PK: roomPK(examID), SKPrefix: "MEMBER#", Limit: 50})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +126,7 @@ func (h *Handler) members(ctx context.Context, examID string) ([]member, error) 
 
 // connsOn lists the live connection ids on a GSI1 partition.
 func (h *Handler) connsOn(ctx context.Context, pk string) ([]string, error) {
-	page, err := h.Store.Query(ctx, store.Query{Index: store.ByGSI1, PK: pk, Limit: 100})
+	page, err := h.live().Query(ctx, store.Query{Index: store.ByGSI1, PK: pk, Limit: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +141,7 @@ func (h *Handler) connsOn(ctx context.Context, pk string) ([]string, error) {
 }
 
 func (h *Handler) loadRings(ctx context.Context, examID string) (rings, error) {
-	it, err := h.Store.Get(ctx, ringsKey(examID))
+	it, err := h.live().Get(ctx, ringsKey(examID))
 	if errors.Is(err, store.ErrNotFound) {
 		return rings{}, nil
 	}
@@ -158,5 +163,5 @@ func (h *Handler) saveRings(ctx context.Context, examID string, r rings) error {
 	if r.version > 0 {
 		cond = store.IfVersion(r.version)
 	}
-	return h.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: r.version + 1, Data: data, ExpiresAt: h.now().Add(ConnTTL)}, cond)
+	return h.live().Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: r.version + 1, Data: data, ExpiresAt: h.now().Add(ConnTTL)}, cond)
 }

@@ -39,6 +39,14 @@ const (
 	TypeError     = "error"
 )
 
+// Reasons a room is told a party left ({type:leave, from, reason}).
+const (
+	ReasonDisconnected = "disconnected" // the socket closed
+	ReasonGone         = "gone"         // a message to it found it gone (connections.ErrGone)
+	ReasonExpired      = "expired"      // the connections sweep found its record past ConnTTL
+	ReasonReplaced     = "replaced"     // the same party joined on a newer connection
+)
+
 // Ring actions.
 const (
 	ActionAccept   = "accept"
@@ -90,7 +98,15 @@ type ProviderVerifier interface {
 
 // Handler handles the events of signaling connections.
 type Handler struct {
-	Store     store.Store
+	// Store holds the exams' lasting state the handler touches directly:
+	// providers' presence (read by dispatch and the queue too).
+	Store store.Store
+	// Live holds the connections, room memberships and ring counts: state
+	// that means nothing once its sockets are closed. In AWS it is the same
+	// table as Store; the local server keeps it in a file it does not fsync
+	// (app.Local), since every local socket dies with the process and a
+	// crash can lose only records a crash makes void. Nil means Store.
+	Live      store.Store
 	Conns     connections.Sender
 	Exams     *exam.Service
 	Patients  *auth.PatientTokens
@@ -100,6 +116,13 @@ type Handler struct {
 }
 
 func (h *Handler) now() time.Time { return h.Clock.Now().UTC() }
+
+func (h *Handler) live() store.Store {
+	if h.Live != nil {
+		return h.Live
+	}
+	return h.Store
+}
 
 // Connect authenticates token and records the connection. A provider is
 // online from then on.
@@ -117,7 +140,7 @@ func (h *Handler) Connect(ctx context.Context, connID, token string) (auth.Princ
 	} else {
 		c.ProviderID = p.ProviderID
 	}
-	err = h.Store.Put(ctx, c.item(1), store.IfAbsent)
+	err = h.live().Put(ctx, c.item(1), store.IfAbsent)
 	if errors.Is(err, store.ErrConditionFailed) {
 		// A retried $connect: the same connection id is the same socket.
 		old, lerr := h.loadConn(ctx, connID)
@@ -167,7 +190,7 @@ func (h *Handler) Disconnect(ctx context.Context, connID string) error {
 	if err != nil {
 		return err
 	}
-	return h.drop(ctx, c, "disconnected", true)
+	return h.drop(ctx, c, ReasonDisconnected, true)
 }
 
 // drop removes c and its membership, telling its room (when notify).
@@ -176,18 +199,18 @@ func (h *Handler) drop(ctx context.Context, c conn, reason string, notify bool) 
 		// A connection replaced by a newer one of the same party (a
 		// reconnect after a network blip) is no longer a member: its late
 		// disconnect must not tell the room that party left.
-		_, gerr := h.Store.Get(ctx, memberKey(c.Room, c.ID))
+		_, gerr := h.live().Get(ctx, memberKey(c.Room, c.ID))
 		if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
 			return gerr
 		}
-		if err := h.Store.Delete(ctx, memberKey(c.Room, c.ID), store.None); err != nil {
+		if err := h.live().Delete(ctx, memberKey(c.Room, c.ID), store.None); err != nil {
 			return err
 		}
 		if notify && gerr == nil {
 			h.tellOthers(ctx, c.Room, c.ID, Out{Type: TypeLeave, ExamID: c.Room, From: c.Role, Reason: reason})
 		}
 	}
-	if err := h.Store.Delete(ctx, connKey(c.ID), store.None); err != nil {
+	if err := h.live().Delete(ctx, connKey(c.ID), store.None); err != nil {
 		return err
 	}
 	if c.Role == roleProvider {
@@ -331,10 +354,10 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 		case m.Role == c.Role:
 			// The same party on a newer connection (a reload, a network
 			// change): the older one leaves.
-			if err := h.Store.Delete(ctx, memberKey(examID, m.ConnID), store.None); err != nil {
+			if err := h.live().Delete(ctx, memberKey(examID, m.ConnID), store.None); err != nil {
 				return err
 			}
-			h.send(ctx, m.ConnID, Out{Type: TypeLeave, ExamID: examID, From: m.Role, Reason: "replaced"})
+			h.send(ctx, m.ConnID, Out{Type: TypeLeave, ExamID: examID, From: m.Role, Reason: ReasonReplaced})
 		default:
 			peers = append(peers, m.Role)
 		}
@@ -342,7 +365,7 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 	next := c
 	next.Room = examID
 	ci := next.item(c.version + 1)
-	if err := h.Store.Transact(ctx,
+	if err := h.live().Transact(ctx,
 		store.Op{Put: ptr(member{ConnID: c.ID, Role: c.Role, JoinedAt: now}.item(examID)), Cond: store.None},
 		store.Op{Put: &ci, Cond: store.IfVersion(c.version)},
 	); err != nil {
@@ -366,8 +389,8 @@ func (h *Handler) join(ctx context.Context, c conn, examID string) error {
 	if c.Role == rolePatient {
 		// The patient is here: rings are answered. (Read first: a write
 		// costs far more than a read, and most joins follow no ring.)
-		if _, err := h.Store.Get(ctx, ringsKey(examID)); err == nil {
-			if err := h.Store.Delete(ctx, ringsKey(examID), store.None); err != nil {
+		if _, err := h.live().Get(ctx, ringsKey(examID)); err == nil {
+			if err := h.live().Delete(ctx, ringsKey(examID), store.None); err != nil {
 				return err
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -393,7 +416,7 @@ func ptr[T any](v T) *T { return &v }
 // not in a call (or
 // tells them it was taken when action is ActionTaken), except skip.
 func (h *Handler) ringProviders(ctx context.Context, r exam.Room, action, skip string) error {
-	page, err := h.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: ProvidersConnectedPK, Limit: store.MaxQueryLimit})
+	page, err := h.live().Query(ctx, store.Query{Index: store.ByGSI2, PK: ProvidersConnectedPK, Limit: store.MaxQueryLimit})
 	if err != nil {
 		return err
 	}
@@ -447,7 +470,7 @@ func (h *Handler) leave(ctx context.Context, c conn, examID string) error {
 	next.Room = ""
 	ci := next.item(c.version + 1)
 	k := memberKey(examID, c.ID)
-	if err := h.Store.Transact(ctx, store.Op{Delete: &k, Cond: store.None}, store.Op{Put: &ci, Cond: store.IfVersion(c.version)}); err != nil {
+	if err := h.live().Transact(ctx, store.Op{Delete: &k, Cond: store.None}, store.Op{Put: &ci, Cond: store.IfVersion(c.version)}); err != nil {
 		return err
 	}
 	h.send(ctx, c.ID, Out{Type: TypeLeave, ExamID: examID, Role: c.Role})
@@ -604,13 +627,17 @@ func (h *Handler) send(ctx context.Context, connID string, msg Out) {
 	if errors.Is(err, connections.ErrGone) {
 		c, lerr := h.loadConn(ctx, connID)
 		if lerr == nil {
-			if derr := h.drop(ctx, c, "gone", false); derr != nil {
+			// The socket died without a disconnect (a closed laptop, a lost
+			// network): forget it and tell its room that party left, as a
+			// disconnect would. drop removes the membership before telling
+			// the room, so a peer found gone in turn ends the chain.
+			if derr := h.drop(ctx, c, ReasonGone, true); derr != nil {
 				h.Log.ErrorContext(ctx, "drop gone connection", "error", derr.Error())
 			}
 		} else {
 			// No record (already dropped): make sure no membership lingers.
 			if msg.ExamID != "" {
-				_ = h.Store.Delete(ctx, memberKey(msg.ExamID, connID), store.None)
+				_ = h.live().Delete(ctx, memberKey(msg.ExamID, connID), store.None)
 			}
 		}
 		return

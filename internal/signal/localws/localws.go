@@ -26,6 +26,12 @@ const Path = "/v1/signal"
 // WriteTimeout bounds one message write to a socket.
 const WriteTimeout = 5 * time.Second
 
+// MaxConnectionAge closes a socket after two hours, as API Gateway does
+// with every WebSocket connection, so that the clients' reconnect is
+// exercised locally too and no connection outlives its record
+// (signal.ConnTTL), which the connections sweep would drop.
+const MaxConnectionAge = 2 * time.Hour
+
 // Endpoint serves signaling WebSockets.
 type Endpoint struct {
 	Handler *signal.Handler
@@ -75,7 +81,8 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		return ws.Write(ctx, websocket.MessageText, msg)
 	})
-	ctx := r.Context()
+	ctx, cancelAge := context.WithTimeout(r.Context(), MaxConnectionAge)
+	defer cancelAge()
 	defer func() {
 		e.Hub.Remove(id)
 		e.untrack(id)

@@ -1,15 +1,18 @@
-// Package signaltest builds a signal.Handler on the embedded store with the
-// e2e seed, a fake clock and a recording connections.Sender, for tests.
+// Package signaltest builds a signal.Handler on either home — the embedded
+// store or DynamoDB Local — with the e2e seed, a fake clock and a recording
+// connections.Sender, for tests.
 package signaltest
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +23,10 @@ import (
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/signal"
+	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
-	"github.com/goodfaith/goodfaith/internal/store/boltstore"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
 // Recorder is a connections.Sender keeping what each connection was sent;
@@ -68,31 +73,86 @@ func (r *Recorder) SetGone(id string) {
 	r.gone[id] = true
 }
 
-// Fixture is a signal handler over a seeded embedded store.
+// Fixture is a signal handler over a seeded store of one home.
 type Fixture struct {
 	t     *testing.T
 	App   *app.App
-	Store *boltstore.Store
+	Store store.Store // the exams' store
 	Clock *clock.Fake
 	H     *signal.Handler
 	Rec   *Recorder
 	Iss   *auth.DevIssuer
+	// scanners list the items of every store the handler writes.
+	scanners []store.Scanner
 }
 
 // Now0 is the fixture clock's start.
 var Now0 = time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC) // a Monday afternoon
 
-// New builds a fixture; root is the repository root relative to the test.
-func New(t *testing.T, root string) *Fixture {
-	t.Helper()
-	dir := t.TempDir()
-	clk := clock.NewFake(Now0)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+// Home opens the adapters of one home for a fixture.
+type Home struct {
+	Name string
+	open func(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.Ports, []byte, []store.Scanner)
+}
+
+// Homes are the embedded store (with its separate live store) and
+// DynamoDB Local (infra/testenv/with-services.sh starts it; without it the
+// aws home skips, or fails under CI).
+var Homes = []Home{{"embedded", openEmbedded}, {"aws", openAWS}}
+
+// ForEachHome runs fn as a subtest on a fresh fixture of each home.
+func ForEachHome(t *testing.T, root string, fn func(t *testing.T, f *Fixture)) {
+	for _, h := range Homes {
+		t.Run(h.Name, func(t *testing.T) { fn(t, NewOn(t, root, h)) })
+	}
+}
+
+// New builds a fixture on the embedded home; root is the repository root
+// relative to the test.
+func New(t *testing.T, root string) *Fixture { return NewOn(t, root, Homes[0]) }
+
+func openEmbedded(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.Ports, []byte, []store.Scanner) {
 	local, err := app.OpenLocal(dir, "http://127.0.0.1:1", clk, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { local.Close() })
+	return local.Ports, local.PatientSecret, []store.Scanner{local.Store, local.Live}
+}
+
+var tables atomic.Int64
+
+func openAWS(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.Ports, []byte, []store.Scanner) {
+	endpoint := testenv.DynamoDB(t)
+	ctx := context.Background()
+	key, err := signer.LoadOrCreateFileKey(filepath.Join(dir, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := fmt.Sprintf("goodfaith-signal-%d-%d", time.Now().UnixNano()%1e9, tables.Add(1))
+	// Signaling touches no blob: an S3 endpoint nothing listens on makes
+	// any use fail loudly instead of reaching AWS.
+	a, err := app.OpenAWS(ctx, app.AWSConfig{
+		Region: "us-east-1", Table: table, Bucket: "goodfaith-signal-unused",
+		DynamoDBEndpoint: endpoint, S3Endpoint: "http://127.0.0.1:1", AccessKey: "local", SecretKey: "local",
+	}, key, clk, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamo.CreateTable(ctx, a.DB, table); err != nil {
+		t.Fatal(err)
+	}
+	return a.Ports, []byte("signal tests' patient-token secret, 32+ bytes"), []store.Scanner{a.Store}
+}
+
+// NewOn builds a fixture on home; root is the repository root relative to
+// the test.
+func NewOn(t *testing.T, root string, home Home) *Fixture {
+	t.Helper()
+	dir := t.TempDir()
+	clk := clock.NewFake(Now0)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ports, patientSecret, scanners := home.open(t, dir, clk, log)
 	iss, err := auth.NewDevIssuer(auth.DevIssuerConfig{Dir: dir, Issuer: "http://127.0.0.1:1/dev", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +161,7 @@ func New(t *testing.T, root string) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(local.Ports, app.Settings{Clock: clk, Log: log, PatientSecret: local.PatientSecret, TokenIssuer: "http://127.0.0.1:1", Providers: ver})
+	a, err := app.New(ports, app.Settings{Clock: clk, Log: log, PatientSecret: patientSecret, TokenIssuer: "http://127.0.0.1:1", Providers: ver})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +177,7 @@ func New(t *testing.T, root string) *Fixture {
 		t.Fatal(err)
 	}
 	rec := NewRecorder()
-	return &Fixture{t: t, App: a, Store: local.Store, Clock: clk, H: a.SignalHandler(rec), Rec: rec, Iss: iss}
+	return &Fixture{t: t, App: a, Store: ports.Store, Clock: clk, H: a.SignalHandler(rec), Rec: rec, Iss: iss, scanners: scanners}
 }
 
 // QueuedVideoExam writes a queued Texas neurotoxin video exam of clinic_a.
@@ -191,14 +251,18 @@ func (f *Fixture) Exam(id string) exam.Exam {
 	return e
 }
 
-// Items counts the stored items.
+// Items counts the stored items of every store the handler writes.
 func (f *Fixture) Items() int {
 	f.t.Helper()
-	its, err := f.Store.Scan(context.Background())
-	if err != nil {
-		f.t.Fatal(err)
+	n := 0
+	for _, sc := range f.scanners {
+		its, err := sc.Scan(context.Background())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		n += len(its)
 	}
-	return len(its)
+	return n
 }
 
 // Only asserts that msgs is exactly one message and returns it.
