@@ -489,6 +489,14 @@ func TestDirectorTenancy(t *testing.T) {
 			}
 		}
 		e.assertUnchanged(before, "refused director calls")
+		// Each director lists only the clinics they direct.
+		cs := e.must(200, e.do("GET", "/v1/director/clinics", bearer(mdD), nil)).json(t)
+		if ids := cs["clinics"].([]any); len(ids) != 1 || ids[0].(map[string]any)["id"] != "clinic_d" || cs["director"].(map[string]any)["id"] != "md_d" {
+			t.Fatalf("md_d's clinics: %v", cs)
+		}
+		for _, tok := range []string{e.providerToken("prov_tx_md"), skC, "x.y.z"} {
+			e.must(401, e.do("GET", "/v1/director/clinics", bearer(tok), nil))
+		}
 		// A director's token is not a provider's, nor a clinic's.
 		e.must(401, e.do("GET", "/v1/provider/queue", bearer(mdC), nil))
 		e.must(401, e.do("GET", "/v1/clinic/exams", bearer(mdC), nil))

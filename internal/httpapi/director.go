@@ -26,6 +26,7 @@ func (a *api) directorRoutes(mux *http.ServeMux) {
 		return
 	}
 	const base = "/v1/director/clinics/{clinic}"
+	a.handle(mux, "GET /v1/director/clinics", a.directorSelf, a.dirClinics)
 	a.handle(mux, "GET "+base+"/products", a.director, a.dirProducts)
 	a.handle(mux, "PUT "+base+"/products/{product}", a.director, a.dirSetProduct)
 	a.handle(mux, "GET "+base+"/protocols", a.director, a.dirProtocols)
@@ -60,9 +61,8 @@ func (a *api) directorProviderRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/provider/exams/{id}/protocols", a.provider, a.providerProtocols)
 }
 
-// director authenticates a medical director's JWT for the {clinic} of the
-// path: a clinic they do not direct does not exist for them.
-func (a *api) director(c *call) error {
+// directorSelf authenticates a medical director's JWT.
+func (a *api) directorSelf(c *call) error {
 	if a.Directors == nil {
 		return auth.ErrInvalidToken
 	}
@@ -74,6 +74,17 @@ func (a *api) director(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.principal = p
+	return nil
+}
+
+// director authenticates a medical director's JWT for the {clinic} of the
+// path: a clinic they do not direct does not exist for them.
+func (a *api) director(c *call) error {
+	if err := a.directorSelf(c); err != nil {
+		return err
+	}
+	p := c.principal
 	_, clinic, err := a.Oversight.Director(c.r.Context(), p.DirectorID, c.r.PathValue("clinic"))
 	if err != nil {
 		return err
@@ -89,6 +100,31 @@ func dirActor(c *call) oversight.Actor {
 
 func clinicActor(c *call) oversight.Actor {
 	return oversight.Actor{ID: c.clinic.ID, Role: string(auth.RoleClinic)}
+}
+
+// dirClinics is GET /v1/director/clinics: who the director is and the
+// clinics they direct (the dashboard's clinic picker).
+func (a *api) dirClinics(c *call) (reply, error) {
+	ctx := c.r.Context()
+	m, err := a.Directory.Director(ctx, c.principal.DirectorID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return reply{}, auth.ErrInvalidToken // a token for a director no longer on file
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	clinics := []map[string]string{}
+	for _, id := range m.Clinics {
+		cl, err := a.Directory.Clinic(ctx, id)
+		if errors.Is(err, fault.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return reply{}, err
+		}
+		clinics = append(clinics, map[string]string{"id": cl.ID, "name": cl.Name})
+	}
+	return ok(map[string]any{"director": map[string]string{"id": m.ID, "name": m.Name, "credential": m.Credential}, "clinics": clinics}), nil
 }
 
 func (a *api) dirProducts(c *call) (reply, error) {

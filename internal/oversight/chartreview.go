@@ -16,6 +16,10 @@ import (
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
+// ReviewDueDays is how long after the decision a sampled chart should be
+// reviewed; past it the chart is overdue and the dashboard says so.
+const ReviewDueDays = 30
+
 // DefaultReviewBasisPoints is the default share of each provider's decided
 // exams sampled for chart review: 10%.
 const DefaultReviewBasisPoints = 1000
@@ -95,6 +99,8 @@ type QueueItem struct {
 	Flagged    bool       `json:"flagged"`
 	Reason     string     `json:"reason"` // flagged | sampled
 	Review     *Review    `json:"review,omitempty"`
+	DueAt      *time.Time `json:"due_at,omitempty"` // ReviewDueDays after the decision
+	Overdue    bool       `json:"overdue"`          // unreviewed past DueAt
 }
 
 // ProviderStats is chart-review completion for one provider.
@@ -104,6 +110,7 @@ type ProviderStats struct {
 	Sampled    int     `json:"sampled"`
 	Reviewed   int     `json:"reviewed"`
 	Concerns   int     `json:"concerns"`
+	Overdue    int     `json:"overdue"`    // sampled, unreviewed, past due
 	Completion float64 `json:"completion"` // reviewed / sampled, 1 when nothing is sampled
 }
 
@@ -157,6 +164,7 @@ func (s *Service) Queue(ctx context.Context, clinicID string) (ReviewQueue, erro
 		}
 		reviews[r.ExamID] = r
 	}
+	now := s.now()
 	q := ReviewQueue{ReviewPercent: st.ReviewPercent, Items: []QueueItem{}, Providers: []ProviderStats{}}
 	per := map[string]*ProviderStats{}
 	for _, e := range exams {
@@ -175,12 +183,19 @@ func (s *Service) Queue(ctx context.Context, clinicID string) (ReviewQueue, erro
 		if flagged {
 			it.Reason = "flagged"
 		}
+		if e.DecidedAt != nil {
+			due := e.DecidedAt.AddDate(0, 0, ReviewDueDays)
+			it.DueAt = &due
+		}
 		if r, ok := reviews[e.ID]; ok {
 			it.Review = &r
 			ps.Reviewed++
 			if r.Verdict == VerdictConcern {
 				ps.Concerns++
 			}
+		} else if it.DueAt != nil && now.After(*it.DueAt) {
+			it.Overdue = true
+			ps.Overdue++
 		}
 		q.Items = append(q.Items, it)
 	}
@@ -201,6 +216,7 @@ func (s *Service) Queue(ctx context.Context, clinicID string) (ReviewQueue, erro
 		q.Totals.Sampled += ps.Sampled
 		q.Totals.Reviewed += ps.Reviewed
 		q.Totals.Concerns += ps.Concerns
+		q.Totals.Overdue += ps.Overdue
 	}
 	sort.Slice(q.Providers, func(i, j int) bool { return q.Providers[i].ProviderID < q.Providers[j].ProviderID })
 	q.Totals.Completion = completion(q.Totals.Reviewed, q.Totals.Sampled)

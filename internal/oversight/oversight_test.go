@@ -17,6 +17,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/ids"
 	"github.com/goodfaith/goodfaith/internal/notify"
+	"github.com/goodfaith/goodfaith/internal/questionnaire"
 	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
@@ -308,6 +309,7 @@ func TestReadinessRevocationAndUncoveredItems(t *testing.T) {
 		t.Fatalf("second revocation: %v", err)
 	}
 	// A new attestation restores the treatment.
+	f.clk.Advance(time.Minute)
 	if _, err := f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", in); err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +322,92 @@ func TestReadinessRevocationAndUncoveredItems(t *testing.T) {
 	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "does not cover: Written vascular-occlusion protocol") || fmt.Sprint(fe.Details["missing_items"]) != "[vascular_occlusion_protocol]" {
 		t.Fatalf("uncovered item: %v", err)
+	}
+}
+
+// TestQueueOverThousandDecidedExams builds the review queue over 1,000
+// stored decided exams of two providers (every 37th flagged): the sampled
+// share of unflagged exams is within tolerance, every flagged exam is in the
+// queue, and charts unreviewed ReviewDueDays after the decision are overdue.
+func TestQueueOverThousandDecidedExams(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = 1000
+	decided := f.clk.Now().AddDate(0, 0, -ReviewDueDays-1) // the older half will be overdue
+	var ops []store.Op
+	flaggedIDs := map[string]bool{}
+	for i := range n {
+		at := decided
+		if i%2 == 1 {
+			at = f.clk.Now().Add(-time.Hour)
+		}
+		e := exam.Exam{ID: fmt.Sprintf("exam_%026d", i*7919), ClinicID: "clinic_c", Status: exam.Decided, Outcome: exam.Approved,
+			ProviderID: []string{"prov_a", "prov_b"}[i%3%2], State: "TX", Treatments: []string{"neurotoxin"}, CreatedAt: at, UpdatedAt: at, DecidedAt: &at, History: []exam.Transition{}}
+		if i%37 == 0 {
+			e.Flags = []questionnaire.Flag{{Code: "pregnant", Display: "Pregnant"}}
+			flaggedIDs[e.ID] = true
+		}
+		it := exam.ToItem(e, 1)
+		ops = append(ops, store.Op{Put: &it, Cond: store.IfAbsent})
+		if len(ops) == 25 || i == n-1 {
+			if err := f.st.Transact(ctx, ops...); err != nil {
+				t.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	q, err := f.svc.Queue(ctx, "clinic_c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Totals.Decided != n || q.ReviewPercent != 10 {
+		t.Fatalf("totals %+v at %v%%", q.Totals, q.ReviewPercent)
+	}
+	inQueue := map[string]QueueItem{}
+	for _, it := range q.Items {
+		inQueue[it.ExamID] = it
+	}
+	for id := range flaggedIDs {
+		if it, ok := inQueue[id]; !ok || it.Reason != "flagged" {
+			t.Fatalf("flagged exam %s not in the queue as flagged: %+v", id, it)
+		}
+	}
+	unflagged := n - len(flaggedIDs)
+	share := float64(q.Totals.Sampled-len(flaggedIDs)) / float64(unflagged)
+	if tol := 4 * math.Sqrt(0.1*0.9/float64(unflagged)); math.Abs(share-0.1) > tol {
+		t.Fatalf("sampled share %.3f outside 0.100±%.3f", share, tol)
+	}
+	if len(q.Providers) != 2 || q.Providers[0].Sampled+q.Providers[1].Sampled != q.Totals.Sampled {
+		t.Fatalf("per provider: %+v", q.Providers)
+	}
+	overdue := 0
+	for _, it := range q.Items {
+		if it.Overdue != it.DecidedAt.Equal(decided) {
+			t.Fatalf("overdue %v for a chart decided %v (due %v)", it.Overdue, it.DecidedAt, it.DueAt)
+		}
+		if it.Overdue {
+			overdue++
+		}
+	}
+	if overdue == 0 || q.Totals.Overdue != overdue || q.Totals.Completion != 0 {
+		t.Fatalf("overdue %d, totals %+v", overdue, q.Totals)
+	}
+	// A review takes a chart out of the overdue count and into completion.
+	var first QueueItem
+	for _, it := range q.Items {
+		if it.Overdue {
+			first = it
+			break
+		}
+	}
+	if _, err := f.svc.RecordReview(ctx, f.md, "clinic_c", first.ExamID, ReviewInput{Verdict: VerdictAgree}); err != nil {
+		t.Fatal(err)
+	}
+	q2, err := f.svc.Queue(ctx, "clinic_c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q2.Totals.Reviewed != 1 || q2.Totals.Overdue != overdue-1 || q2.Totals.Completion != 1/float64(q2.Totals.Sampled) {
+		t.Fatalf("after one review: %+v", q2.Totals)
 	}
 }
