@@ -162,6 +162,69 @@ test("provider defers with a reason (required) and the clinic dashboard shows it
   await dash.close();
 });
 
+test("the order form is prefilled from the clinic's signed protocol (editable); an edited dose shows as a deviation before signing and the signed PSO records the protocol version and the deviation", async () => {
+  // Coast Aesthetics has a medical director: readiness attested, then a
+  // neurotoxin protocol written and e-signed (version 1 in force).
+  const tok = await call(env, "POST", "/dev/director-token", { director_id: "md_coast" });
+  assert.equal(tok.status, 200, tok.text);
+  const md = { Authorization: "Bearer " + tok.json.token };
+  const base = "/v1/director/clinics/clinic_coast";
+  const drill = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 10);
+  const ready = await call(env, "PUT", `${base}/readiness/neurotoxin`, { items: { anaphylaxis_kit: true, escalation_plan: true }, last_drill_on: drill }, md);
+  assert.ok([200, 201].includes(ready.status), ready.text);
+  const so = { product: "onabotulinumtoxina_botox_cosmetic", dose: "20 units", route: "IM", areas: ["glabella"], frequency: "every 12 weeks", refills: 0, valid_days: 180 };
+  const created = await call(env, "POST", `${base}/protocols`, { treatment: "neurotoxin", title: "Glabellar lines", text: "Assess, consent, inject 5 sites.", standing_order: so }, md);
+  assert.equal(created.status, 201, created.text);
+  const v = created.json.protocol.version;
+  const signed = await call(env, "POST", `${base}/protocols/neurotoxin/versions/${v}/sign`, { accepted: true, name: "Morgan Hale" }, md);
+  assert.equal(signed.status, 200, signed.text);
+
+  const id = await queuedExam(env, { first_name: "Eva", last_name: "Soto", dob: "1987-07-07", email: "eva@example.com" }, "pk_test_coast");
+  const { page, errors } = await signedIn();
+  await page.waitForSelector(row(id), { timeout: 15000 });
+  await page.click(`${row(id)} button`);
+  await page.waitForSelector("#decision");
+  // Prefilled from the standing order of the version in force.
+  const prefill = await page.locator("#d-neurotoxin-prefill").innerText();
+  assert.match(prefill, new RegExp(`protocol “Glabellar lines”, version ${v}, signed by Morgan Hale`));
+  assert.equal(await page.getAttribute("#d-neurotoxin-prefill", "data-protocol-version"), String(v));
+  assert.equal(await page.inputValue("#d-neurotoxin-product"), so.product);
+  assert.equal(await page.inputValue("#d-neurotoxin-dose"), "20 units");
+  assert.equal(await page.inputValue("#d-neurotoxin-route"), "IM");
+  assert.equal(await page.inputValue("#d-neurotoxin-areas"), "glabella");
+  assert.equal(await page.inputValue("#d-neurotoxin-frequency"), "every 12 weeks");
+  assert.equal(await page.inputValue("#d-neurotoxin-valid_days"), "180");
+  assert.equal(await page.locator("#d-neurotoxin-deviations li").count(), 0, "no deviation before an edit");
+  // The fields are editable; the edited dose shows as a deviation.
+  await page.fill("#d-neurotoxin-dose", "30 units");
+  await page.waitForSelector('#d-neurotoxin-deviations li[data-field="dose"]');
+  assert.match(await page.locator("#d-neurotoxin-deviations").innerText(), /Dose: protocol 20 units, this order 30 units/);
+  assert.equal(await page.locator("#d-neurotoxin-deviations li").count(), 1);
+  assert.ok(await page.locator("#d-neurotoxin-dose").evaluate((el) => el.classList.contains("deviates")));
+  await noViolations(page, "decision form with a protocol deviation");
+  await page.check("#d-attest");
+  await page.click("#sign");
+  await page.waitForSelector("#pso", { timeout: 15000 });
+  const cited = await page.locator("#pso-protocols").innerText();
+  assert.match(cited, new RegExp(`version ${v}, signed by md_coast`));
+  assert.match(cited, /dose: protocol "20 units", ordered "30 units"/);
+  await noViolations(page, "signed PSO with its protocol");
+
+  // The PSO itself (as the clinic gets it) records the version and the deviation.
+  const ex = await call(env, "GET", `/v1/clinic/exams/${id}`, undefined, { Authorization: "Bearer sk_test_coast" });
+  assert.equal(ex.json.exam.outcome, "approved");
+  const pso = await call(env, "GET", `/v1/clinic/psos/${ex.json.exam.pso.id}`, undefined, { Authorization: "Bearer sk_test_coast" });
+  assert.equal(pso.status, 200, pso.text);
+  const doc = JSON.parse(Buffer.from(pso.json.pso.jws.split(".")[1], "base64url").toString()).pso;
+  assert.equal(doc.protocols.length, 1);
+  assert.equal(doc.protocols[0].version, v);
+  assert.equal(doc.protocols[0].signed_by, "md_coast");
+  assert.deepEqual(doc.protocols[0].deviations, ['dose: protocol "20 units", ordered "30 units"']);
+  assert.equal(doc.orders[0].dose, "30 units");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("access: a provider cannot open an exam they do not hold, release puts it back, and another provider's claim is refused", async () => {
   const id = await queuedExam(env, { first_name: "Dee", last_name: "Ng", dob: "1979-03-03", email: "dee@example.com" });
   const md = await providerAuth(env, "prov_tx_md");

@@ -92,10 +92,11 @@ export const XSS_NAME = `Ana<img src=x onerror="window.__pwned=1">`;
 export const XSS_MEDS = `<script>window.__pwned=2</script><b>bold</b> & aspirin`;
 
 // queuedExam creates, fills (pregnant: a flag; HTML in the medications
-// answer; a photo) and submits a TX neurotoxin exam at the Glow demo clinic.
-export async function queuedExam(env, patient = {}) {
+// answer; a photo) and submits a TX neurotoxin exam at the demo clinic of
+// the publishable key (Glow unless told).
+export async function queuedExam(env, patient = {}, key = "pk_test_glow") {
   const p = { first_name: XSS_NAME, last_name: "Lopez", dob: "1988-02-03", email: "ana@example.com", state: "TX", ...patient };
-  const c = await call(env, "POST", "/v1/exams", { patient: p, treatments: ["neurotoxin"], modality: "async" }, { "X-Goodfaith-Key": "pk_test_glow" });
+  const c = await call(env, "POST", "/v1/exams", { patient: p, treatments: ["neurotoxin"], modality: "async" }, { "X-Goodfaith-Key": key });
   assert.equal(c.status, 201, c.text);
   const id = c.json.exam.id;
   const auth = { Authorization: "Bearer " + c.json.patient_token };

@@ -509,7 +509,7 @@ function psoPreview(pso: any): HTMLElement {
   };
   flat(doc);
   const dl = h("dl", { class: "grid" }, rows.map(([k, v]) => [h("dt", null, k), h("dd", { class: "text" }, v)]).flat());
-  const followed: any[] = doc.protocols || [];
+  const followed: any[] = (doc.pso || doc).protocols || []; // the document is the JWS's "pso" claim
   return h("section", { id: "pso", "aria-labelledby": "pso-h" },
     h("h2", { id: "pso-h" }, "Signed PSO"),
     followed.length
