@@ -8,11 +8,13 @@ import (
 	"github.com/goodfaith/goodfaith/internal/billing"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/invite"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
 
 // Intervals of the integration jobs on one machine (RunIntegrations). In
-// AWS an EventBridge schedule invokes the same jobs (see Integrations).
+// AWS an EventBridge schedule invokes the same jobs (see Integrations), and
+// the webhook jobs come from SQS.
 const (
 	WebhookPollInterval = time.Second
 	CloseInterval       = 10 * time.Minute
@@ -28,7 +30,10 @@ type Integrations struct {
 	Events       webhook.Events
 	Worker       *webhook.Worker
 	Invites      *invite.Service
-	wake         chan struct{}
+	// Jobs is the in-process queue of webhook delivery jobs that
+	// RunIntegrations consumes.
+	Jobs *queue.Memory
+	wake chan struct{}
 }
 
 // wireIntegrations builds the integrations and hands the HTTP layer its
@@ -41,22 +46,24 @@ func (a *App) wireIntegrations() error {
 	}
 	ledger := billing.Ledger{Store: p.Store, Clock: s.Clock}
 	endpoints := webhook.Endpoints{Store: p.Store, Clock: s.Clock, AllowLoopback: s.DevWebhooks}
-	queue := webhook.Queue{Store: p.Store, Clock: s.Clock}
+	jobs := &queue.Memory{Clock: s.Clock}
+	deliveries := webhook.Queue{Store: p.Store, Clock: s.Clock, Jobs: jobs}
 	wake := make(chan struct{}, 1)
 	in := &Integrations{
 		Ledger:       ledger,
 		Meter:        billing.Meter{Ledger: ledger, Clinics: a.Directory},
 		MonthlyClose: billing.MonthlyClose{Ledger: ledger, Clinics: a.Directory},
 		Endpoints:    endpoints,
-		Queue:        queue,
-		Events:       webhook.Events{Queue: queue, Endpoints: endpoints, Wake: wake},
-		Worker:       &webhook.Worker{Queue: queue, Endpoints: endpoints, Log: s.Log},
+		Queue:        deliveries,
+		Events:       webhook.Events{Queue: deliveries, Endpoints: endpoints, Wake: wake},
+		Worker:       &webhook.Worker{Queue: deliveries, Endpoints: endpoints, Log: s.Log},
 		Invites: &invite.Service{Exams: a.Exams, Tokens: inviteTokens, Notifier: p.Notifier, Store: p.Store, Clock: s.Clock,
 			LinkBase: s.PublicOrigin + "/widget/"},
+		Jobs: jobs,
 		wake: wake,
 	}
 	a.Integrations = in
-	a.Deps.Integrations = httpapi.Integrations{Billing: ledger, Webhooks: endpoints, Deliveries: queue, Invites: in.Invites, WebhookWake: wake}
+	a.Deps.Integrations = httpapi.Integrations{Billing: ledger, Webhooks: endpoints, Deliveries: deliveries, Invites: in.Invites, WebhookWake: wake}
 	return nil
 }
 
@@ -68,8 +75,10 @@ func (a *App) integrationConsumers() []Consumer {
 	}
 }
 
-// RunIntegrations runs, until ctx ends, the webhook worker (woken as soon
-// as deliveries are queued, else every WebhookPollInterval) and the
+// RunIntegrations runs, until ctx ends, the webhook worker on the
+// in-process job queue (woken as soon as jobs are queued, else every
+// WebhookPollInterval; it re-drives what the store holds overdue at once,
+// so a restart loses no delivery) and the
 // monthly close (every CloseInterval; it closes only what is due and is
 // idempotent): the one-machine stand-in for the schedules of the AWS home.
 // The first close runs before it returns, so a server starts with past
@@ -82,7 +91,7 @@ func (a *App) RunIntegrations(ctx context.Context) {
 		}
 	}
 	closeDue()
-	go in.Worker.Run(ctx, WebhookPollInterval, in.wake)
+	go in.Worker.Run(ctx, in.Jobs, in.Jobs.Ready(), WebhookPollInterval, in.wake)
 	go func() {
 		t := time.NewTicker(CloseInterval)
 		defer t.Stop()

@@ -1,5 +1,6 @@
 // Package lambdaschedule runs the periodic jobs of the app — the claim-lease
-// and SLA sweep, the webhook deliveries, the monthly close — in Lambda
+// and SLA sweep, the re-drive of webhook deliveries whose queue job was
+// lost, the monthly close — in Lambda
 // functions invoked by EventBridge Scheduler, as app.RunSchedules and
 // app.RunIntegrations run them on a ticker on one machine.
 //

@@ -85,33 +85,13 @@ func Sweep(exams *exam.Service) Job {
 	}
 }
 
-// WebhookMargin is the time a webhook round needs besides its deliveries'
-// own timeout: a round starts only if the invocation has at least the
-// worker's per-attempt timeout plus this left.
-const WebhookMargin = 5 * time.Second
-
-// Webhooks sends the webhook deliveries due now: rounds of
-// webhook.Worker.RunOnce until a round finds fewer than a full batch (nothing
-// more is due) or the invocation's deadline is too near for another round.
-// What is left is due at the next tick.
-func Webhooks(w *webhook.Worker) Job {
+// WebhookRedrive queues again the jobs of webhook deliveries overdue by
+// more than webhook.RedriveGrace (webhook.Worker.Redrive): the deliveries
+// themselves go out from the queue's consumer (lambdasqs).
+func WebhookRedrive(w *webhook.Worker) Job {
 	return func(ctx context.Context) (map[string]int, error) {
-		counts := map[string]int{"attempted": 0, "rounds": 0}
-		for {
-			n, err := w.RunOnce(ctx)
-			counts["attempted"] += n
-			counts["rounds"]++
-			if err != nil {
-				return counts, err
-			}
-			if n < w.Batch || ctx.Err() != nil {
-				return counts, ctx.Err()
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < w.Timeout+WebhookMargin {
-				counts["deferred"] = 1 // a full batch more may be due; the next tick takes it
-				return counts, nil
-			}
-		}
+		n, err := w.Redrive(ctx, webhook.RedriveGrace)
+		return map[string]int{"redriven": n}, err
 	}
 }
 
@@ -121,3 +101,9 @@ func MonthlyClose(c billing.MonthlyClose) Job {
 		return nil, c.Run(ctx)
 	}
 }
+
+// Webhooks is WebhookRedrive's former name, kept until functions/webhooks
+// consumes the SQS queue.
+//
+// Deprecated: use WebhookRedrive.
+var Webhooks = WebhookRedrive

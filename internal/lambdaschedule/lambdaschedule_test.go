@@ -19,6 +19,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
@@ -114,9 +115,11 @@ func TestJobErrorFailsTheInvocation(t *testing.T) {
 	}
 }
 
-// Webhooks works the queue in rounds until a round finds less than a full
-// batch, on the embedded store with a receiver on loopback.
-func TestWebhooksDrainsWhatIsDue(t *testing.T) {
+// WebhookRedrive queues again the jobs of deliveries overdue by more than
+// the grace (their job was lost: here the first send failed), and only
+// those; the consumer then delivers them. Embedded store, in-process queue,
+// a receiver on loopback.
+func TestWebhookRedriveRequeuesLostJobs(t *testing.T) {
 	ctx := context.Background()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -131,45 +134,40 @@ func TestWebhooksDrainsWhatIsDue(t *testing.T) {
 	}))
 	t.Cleanup(rcv.Close)
 	endpoints := webhook.Endpoints{Store: st, Clock: clk, AllowLoopback: true}
-	queue := webhook.Queue{Store: st, Clock: clk}
 	if _, err := endpoints.Set(ctx, "clinic_a", rcv.URL+"/hooks", false); err != nil {
 		t.Fatal(err)
 	}
-	worker := &webhook.Worker{Queue: queue, Endpoints: endpoints, Batch: 2, Timeout: 2 * time.Second, Log: quiet}
-	job := lambdaschedule.Webhooks(worker)
-
-	counts, err := job(ctx)
-	if err != nil || counts["attempted"] != 0 || counts["rounds"] != 1 {
-		t.Fatalf("empty queue: %v %v; want one round, nothing attempted", counts, err)
-	}
-	for i := range 5 {
-		ev := webhook.Event{ID: "evt_" + string(rune('a'+i)), Type: "exam.decided", CreatedAt: clk.Now(), ClinicID: "clinic_a", Data: json.RawMessage(`{}`)}
-		if err := queue.Enqueue(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	counts, err = job(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if counts["attempted"] != 5 || counts["rounds"] != 3 || got.Load() != 5 {
-		t.Fatalf("counts %v, receiver got %d; want 5 attempted in 3 rounds (2+2+1)", counts, got.Load())
-	}
-	if counts, err = job(ctx); err != nil || counts["attempted"] != 0 {
-		t.Fatalf("after draining: %v %v", counts, err)
-	}
-
-	// A deadline too near for another round defers the rest to the next tick.
+	jobs := &queue.Memory{Clock: clk}
+	// The queue refuses the first sends: the records are written, the jobs
+	// are lost.
+	lossy := webhook.Queue{Store: st, Clock: clk, Jobs: failingSender{}}
 	for i := range 3 {
-		ev := webhook.Event{ID: "evt_late_" + string(rune('a'+i)), Type: "exam.decided", CreatedAt: clk.Now(), ClinicID: "clinic_a", Data: json.RawMessage(`{}`)}
-		if err := queue.Enqueue(ctx, ev); err != nil {
-			t.Fatal(err)
+		ev := webhook.Event{ID: "evt_" + string(rune('a'+i)), Type: "exam.decided", CreatedAt: clk.Now(), ClinicID: "clinic_a", Data: json.RawMessage(`{}`)}
+		if err := lossy.Enqueue(ctx, ev); err == nil {
+			t.Fatal("a failed job send was not reported")
 		}
 	}
-	short, cancel := context.WithTimeout(ctx, worker.Timeout+lambdaschedule.WebhookMargin-time.Second)
-	defer cancel()
-	counts, err = job(short)
-	if err != nil || counts["attempted"] != 2 || counts["deferred"] != 1 {
-		t.Fatalf("near the deadline: %v %v; want one round of 2 and the rest deferred", counts, err)
+	worker := &webhook.Worker{Queue: webhook.Queue{Store: st, Clock: clk, Jobs: jobs}, Endpoints: endpoints, Batch: 2, Timeout: 2 * time.Second, Log: quiet}
+	job := lambdaschedule.WebhookRedrive(worker)
+
+	if counts, err := job(ctx); err != nil || counts["redriven"] != 0 || jobs.Len() != 0 {
+		t.Fatalf("within the grace: %v %v, %d jobs; want nothing re-driven", counts, err, jobs.Len())
 	}
+	clk.Advance(webhook.RedriveGrace + time.Second)
+	counts, err := job(ctx)
+	if err != nil || counts["redriven"] != 3 || jobs.Len() != 3 {
+		t.Fatalf("overdue: %v %v, %d jobs; want 3 re-driven (pages of 2)", counts, err, jobs.Len())
+	}
+	if n, err := worker.Drain(ctx, jobs); err != nil || n != 3 || got.Load() != 3 {
+		t.Fatalf("drain: %d sent, %v, receiver got %d; want 3", n, err, got.Load())
+	}
+	if counts, err := job(ctx); err != nil || counts["redriven"] != 0 {
+		t.Fatalf("after delivery: %v %v; want nothing re-driven", counts, err)
+	}
+}
+
+type failingSender struct{}
+
+func (failingSender) Send(context.Context, string, time.Duration) error {
+	return errors.New("sqs: throttled")
 }

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
 	"github.com/goodfaith/goodfaith/internal/webhook"
@@ -58,6 +60,7 @@ type rig struct {
 	clk       *clock.Fake
 	endpoints webhook.Endpoints
 	queue     webhook.Queue
+	jobs      *queue.Memory
 	events    webhook.Events
 	worker    *webhook.Worker
 }
@@ -72,7 +75,8 @@ func newRig(t *testing.T) *rig {
 	clk := clock.NewFake(time.Date(2025, 3, 3, 15, 0, 0, 0, time.UTC))
 	r := &rig{st: st, clk: clk}
 	r.endpoints = webhook.Endpoints{Store: st, Clock: clk, AllowLoopback: true}
-	r.queue = webhook.Queue{Store: st, Clock: clk}
+	r.jobs = &queue.Memory{Clock: clk}
+	r.queue = webhook.Queue{Store: st, Clock: clk, Jobs: r.jobs}
 	r.events = webhook.Events{Queue: r.queue, Endpoints: r.endpoints}
 	r.worker = &webhook.Worker{Queue: r.queue, Endpoints: r.endpoints, Timeout: 2 * time.Second, Jitter: func() float64 { return 0.5 }}
 	return r
@@ -93,9 +97,11 @@ func (r *rig) decide(t *testing.T, examID, clinicID string, outcome exam.Outcome
 	}
 }
 
+// runOnce handles every job visible now on the in-process queue and
+// returns how many requests went out.
 func (r *rig) runOnce(t *testing.T) int {
 	t.Helper()
-	n, err := r.worker.RunOnce(context.Background())
+	n, err := r.worker.Drain(context.Background(), r.jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +147,9 @@ func TestReceiverFailingNTimesGetsTheEventOnScheduleSigned(t *testing.T) {
 			break
 		}
 		d := r.only(t, "clinic_a", webhook.Pending)
-		// Jitter 0.5 puts the retry at ¾ of the nominal delay.
-		want := r.clk.Now().Add(webhook.DefaultBackoff.Nominal(i) * 3 / 4)
+		// Jitter 0.5 puts the retry at ¾ of the nominal delay, in whole
+		// seconds (rounded up).
+		want := r.clk.Now().Add(ceilSecond(webhook.DefaultBackoff.Nominal(i) * 3 / 4))
 		if !d.NextAttemptAt.Equal(want) || d.Attempts != i || d.Log[i-1].Status != 503 {
 			t.Fatalf("after failure %d: next %s (want %s), attempts %d, log %+v", i, d.NextAttemptAt, want, d.Attempts, d.Log)
 		}
@@ -197,7 +204,7 @@ func TestReceiverFailingForeverIsDeadLetteredAfterADayAndReplayed(t *testing.T) 
 	at := start
 	for n := 1; ; n++ {
 		wantTimes = append(wantTimes, at)
-		at = at.Add(webhook.DefaultBackoff.Nominal(n) * 3 / 4)
+		at = at.Add(ceilSecond(webhook.DefaultBackoff.Nominal(n) * 3 / 4))
 		if at.After(start.Add(24 * time.Hour)) {
 			break
 		}
@@ -288,20 +295,55 @@ func TestSlowReceiverTimesOutWithoutHoldingOthers(t *testing.T) {
 	r.only(t, "clinic_slow", webhook.Delivered)
 }
 
-func TestConcurrentWorkersSendEachAttemptOnce(t *testing.T) {
+// Duplicate jobs (a redelivered change queues the job again while the
+// delivery was never attempted; SQS delivers at least once) handled by two
+// workers at the same time still send each event once: the lease's
+// conditional write lets one through.
+func TestDuplicateJobsOnConcurrentWorkersSendEachEventOnce(t *testing.T) {
 	r := newRig(t)
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) {})
 	if _, err := r.endpoints.Set(context.Background(), "clinic_a", rc.URL, false); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 20 {
-		r.decide(t, "exam_"+string(rune('a'+i)), "clinic_a", exam.Approved)
+	// Queued as a..j, a..j, k..t, k..t: the first two batches of ten are
+	// the same ten jobs.
+	for _, from := range []int{0, 10} {
+		for range 2 {
+			for i := from; i < from+10; i++ {
+				r.decide(t, "exam_"+string(rune('a'+i)), "clinic_a", exam.Approved)
+			}
+		}
+	}
+	if r.jobs.Len() != 40 {
+		t.Fatalf("%d jobs queued, want 40 (each twice)", r.jobs.Len())
+	}
+	// Each worker takes one batch, so both copies of a job are in flight at
+	// once, on different workers.
+	first, err := r.jobs.Receive(context.Background(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := r.jobs.Receive(context.Background(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
 	other := &webhook.Worker{Queue: r.queue, Endpoints: r.endpoints}
 	var wg sync.WaitGroup
+	for i, w := range []*webhook.Worker{r.worker, other} {
+		batch := [][]queue.Message{first, second}[i]
+		wg.Go(func() {
+			for _, res := range w.HandleBatch(context.Background(), batch) {
+				if res.Err != nil {
+					t.Error(res.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The rest, and anything the first round left, from both workers.
 	for _, w := range []*webhook.Worker{r.worker, other} {
 		wg.Go(func() {
-			if _, err := w.RunOnce(context.Background()); err != nil {
+			if _, err := w.Drain(context.Background(), r.jobs); err != nil {
 				t.Error(err)
 			}
 		})
@@ -322,3 +364,107 @@ func TestConcurrentWorkersSendEachAttemptOnce(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+func ceilSecond(d time.Duration) time.Duration {
+	if rem := d % time.Second; rem != 0 {
+		d += time.Second - rem
+	}
+	return d
+}
+
+// A retry due in more than queue.MaxDelay is carried by jobs sent again for
+// the rest of the wait, and goes out when due, not before and not later.
+func TestRetryLongerThanTheQueuesDelayIsCarriedInSteps(t *testing.T) {
+	r := newRig(t)
+	r.worker.Backoff = webhook.Backoff{Base: 40 * time.Minute, Max: time.Hour, Window: 24 * time.Hour}
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	if _, err := r.endpoints.Set(context.Background(), "clinic_a", rc.URL, false); err != nil {
+		t.Fatal(err)
+	}
+	r.decide(t, "exam_1", "clinic_a", exam.Approved)
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("first attempt: %d sent", n)
+	}
+	due := r.only(t, "clinic_a", webhook.Pending).NextAttemptAt
+	if want := r.clk.Now().Add(30 * time.Minute); !due.Equal(want) { // ¾ of 40 minutes
+		t.Fatalf("next attempt at %s, want %s", due, want)
+	}
+	// The job comes back at 15 minutes, early: it is sent again, once.
+	r.clk.Advance(15 * time.Minute)
+	if n := r.runOnce(t); n != 0 || r.jobs.Len() != 1 || len(rc.requests()) != 1 {
+		t.Fatalf("at 15 min: %d sent, %d jobs queued, %d requests; want the job re-sent only", n, r.jobs.Len(), len(rc.requests()))
+	}
+	r.clk.Set(due.Add(-time.Second))
+	if n := r.runOnce(t); n != 0 {
+		t.Fatal("the retry went out early")
+	}
+	r.clk.Set(due)
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("at the due time: %d sent, want 1", n)
+	}
+	r.only(t, "clinic_a", webhook.Delivered)
+	if r.jobs.Len() != 0 {
+		t.Fatalf("%d jobs left after delivery", r.jobs.Len())
+	}
+}
+
+// An attempt that dies holding its lease (its job deleted, nothing
+// recorded) is not lost: Redrive finds the delivery overdue once the lease
+// and the grace have passed, and the job takes the lease over.
+func TestAttemptThatDiedHoldingItsLeaseIsRedriven(t *testing.T) {
+	r := newRig(t)
+	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) {})
+	if _, err := r.endpoints.Set(context.Background(), "clinic_a", rc.URL, false); err != nil {
+		t.Fatal(err)
+	}
+	r.decide(t, "exam_1", "clinic_a", exam.Approved)
+	d := r.only(t, "clinic_a", webhook.Pending)
+	// The dying attempt: it took the lease (as Handle does, conditionally)
+	// and its job was deleted.
+	msgs, err := r.jobs.Receive(context.Background(), 10, time.Minute)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("receive: %d, %v", len(msgs), err)
+	}
+	if err := r.jobs.Delete(context.Background(), msgs[0].Receipt); err != nil {
+		t.Fatal(err)
+	}
+	takeLease(t, r, d.EventID, r.clk.Now().Add(time.Minute))
+
+	if n, err := r.worker.Redrive(context.Background(), webhook.RedriveGrace); err != nil || n != 0 {
+		t.Fatalf("while leased: redriven %d, %v", n, err)
+	}
+	r.clk.Advance(time.Minute + webhook.RedriveGrace + time.Second)
+	if n, err := r.worker.Redrive(context.Background(), webhook.RedriveGrace); err != nil || n != 1 {
+		t.Fatalf("after the lease and the grace: redriven %d, %v; want 1", n, err)
+	}
+	if n := r.runOnce(t); n != 1 {
+		t.Fatalf("redriven job: %d sent", n)
+	}
+	r.only(t, "clinic_a", webhook.Delivered)
+}
+
+// takeLease writes the lease an attempt takes, as a crashed worker left it.
+func takeLease(t *testing.T, r *rig, eventID string, until time.Time) {
+	t.Helper()
+	k := store.Key{PK: "WHDELIVERY#" + eventID, SK: "DELIVERY"}
+	it, err := r.st.Get(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(it.Data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["next_attempt_at"], rec["lease_until"] = until, until
+	it.Data, _ = json.Marshal(rec)
+	it.GSI2SK = store.SortableTime(until) + "#" + eventID
+	v := it.Version
+	it.Version++
+	if err := r.st.Put(context.Background(), it, store.IfVersion(v)); err != nil {
+		t.Fatal(err)
+	}
+}

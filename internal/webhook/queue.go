@@ -8,6 +8,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
@@ -87,14 +88,20 @@ func decodeDelivery(it store.Item) (Delivery, error) {
 // ErrDeliveryNotFound: no such delivery for this clinic.
 var ErrDeliveryNotFound = fault.NotFound("delivery_not_found", "no such webhook delivery")
 
-// Queue is the durable delivery queue, kept in the store.
+// Queue is the durable record of deliveries, kept in the store, and the
+// sender of their jobs to the message queue (see doc.go).
 type Queue struct {
 	Store store.Store
 	Clock clock.Clock
+	// Jobs carries "attempt delivery X" to the worker: SQS in AWS, the
+	// in-process queue on one machine.
+	Jobs queue.Sender
 }
 
 // Enqueue queues an event's delivery once: a second Enqueue of the same
-// event id does nothing.
+// event id writes nothing; it sends the job again only while the delivery
+// has never been attempted (the first send may have been lost; a duplicate
+// job is harmless).
 func (q Queue) Enqueue(ctx context.Context, e Event) error {
 	body, err := json.Marshal(e)
 	if err != nil {
@@ -105,9 +112,20 @@ func (q Queue) Enqueue(ctx context.Context, e Event) error {
 		CreatedAt: now, WindowStart: now, NextAttemptAt: now, Log: []Attempt{}}
 	err = q.Store.Put(ctx, d.item(1), store.IfAbsent)
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil
+		it, err := q.Store.Get(ctx, deliveryKey(e.ID))
+		if err != nil {
+			return err
+		}
+		if d, err = decodeDelivery(it); err != nil {
+			return err
+		}
+		if d.Status != Pending || d.TotalAttempts > 0 || d.LeaseUntil != nil {
+			return nil
+		}
+	} else if err != nil {
+		return err
 	}
-	return err
+	return q.schedule(ctx, d)
 }
 
 // Get returns one of the clinic's deliveries.
@@ -182,6 +200,10 @@ func (q Queue) Replay(ctx context.Context, clinicID, eventID string) (Delivery, 
 		return Delivery{}, err
 	}
 	next.version = d.version + 1
+	if err := q.schedule(ctx, next); err != nil {
+		// Recorded but not queued: Redrive queues it once overdue.
+		return next, err
+	}
 	return next, nil
 }
 
@@ -212,22 +234,4 @@ func (q Queue) ReplayDead(ctx context.Context, clinicID string) (int, error) {
 		}
 		cursor = page.Cursor
 	}
-}
-
-// due lists up to limit pending deliveries due at or before now, soonest
-// first, as the (possibly lagging) index shows them.
-func (q Queue) due(ctx context.Context, now time.Time, limit int) ([]store.Key, error) {
-	page, err := q.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: queuePK, Limit: limit})
-	if err != nil {
-		return nil, err
-	}
-	cut := store.SortableTime(now) + "#~"
-	var out []store.Key
-	for _, it := range page.Items {
-		if it.GSI2SK > cut {
-			break
-		}
-		out = append(out, it.Key())
-	}
-	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
@@ -45,9 +46,15 @@ func (b Backoff) Nominal(n int) time.Duration {
 }
 
 // Delay is the jittered delay after the n-th failure; r is uniform in [0, 1).
+// It is rounded up to whole seconds, the granularity of a queue's delays
+// (SQS DelaySeconds), so a job is never received before its attempt is due.
 func (b Backoff) Delay(n int, r float64) time.Duration {
 	d := b.Nominal(n)
-	return d/2 + time.Duration(r*float64(d/2))
+	j := d/2 + time.Duration(r*float64(d/2))
+	if rem := j % time.Second; rem != 0 {
+		j += time.Second - rem
+	}
+	return j
 }
 
 // Headers of a delivery besides the signature.
@@ -57,7 +64,8 @@ const (
 	AttemptHeader   = "Goodfaith-Delivery-Attempt"
 )
 
-// Worker sends due deliveries.
+// Worker sends deliveries as their jobs come off the queue (Handle, Drain,
+// Run) and re-drives the ones whose job was lost (Redrive).
 type Worker struct {
 	Queue     Queue
 	Endpoints Endpoints
@@ -66,8 +74,8 @@ type Worker struct {
 	Backoff Backoff       // zero: DefaultBackoff
 	Timeout time.Duration // per attempt, real time; default 10s
 	// Concurrency bounds the deliveries in flight, so one slow receiver
-	// holds one slot, not the queue (default 8); Batch bounds the
-	// deliveries taken per round (default 100).
+	// holds one slot, not the queue (default 8); Batch is the page size of
+	// Redrive's scan (default 100).
 	Concurrency int
 	Batch       int
 	// Jitter returns uniform values in [0, 1); nil: math/rand/v2.
@@ -133,89 +141,56 @@ func NewClient(allowLoopback bool) *http.Client {
 	}
 }
 
-// RunOnce attempts every delivery due now (up to Batch) and returns how many
-// it attempted.
-func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	w.init()
-	now := w.Queue.Clock.Now().UTC()
-	keys, err := w.Queue.due(ctx, now, w.Batch)
-	if err != nil {
-		return 0, err
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		n     int
-		errs  []error
-		slots = make(chan struct{}, w.Concurrency)
-	)
-	for _, k := range keys {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			tried, err := w.work(ctx, k, now)
-			mu.Lock()
-			defer mu.Unlock()
-			if tried {
-				n++
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		})
-	}
-	wg.Wait()
-	return n, errors.Join(errs...)
-}
+// lease is how long an attempt holds its delivery (and a received job stays
+// invisible): the attempt's timeout and a margin to record it.
+func (w *Worker) lease() time.Duration { return w.Timeout + time.Minute }
 
-// Run works the queue until ctx ends: at once when woken, else every
-// interval, draining what is due each time.
-func (w *Worker) Run(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
+// RedriveInterval is how often Run re-drives overdue deliveries.
+const RedriveInterval = time.Minute
+
+// Run is the consumer of one machine, until ctx ends: it re-drives what is
+// overdue (at once, so a restart loses nothing the store holds, then every
+// RedriveInterval) and drains the jobs visible on rx when woken, when rx
+// says jobs are ready (queue.Memory.Ready), else every interval.
+func (w *Worker) Run(ctx context.Context, rx queue.Receiver, ready <-chan struct{}, interval time.Duration, wake <-chan struct{}) {
 	w.init()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var lastRedrive time.Time
 	for {
-		for ctx.Err() == nil {
-			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.Log.ErrorContext(ctx, "webhook worker", "error", err.Error())
-				break
+		if now := time.Now(); now.Sub(lastRedrive) >= RedriveInterval {
+			lastRedrive = now
+			if _, err := w.Redrive(ctx, RedriveGrace); err != nil && ctx.Err() == nil {
+				w.Log.ErrorContext(ctx, "webhook redrive", "error", err.Error())
 			}
-			if n < w.Batch {
-				break
-			}
+		}
+		if _, err := w.Drain(ctx, rx); err != nil && ctx.Err() == nil {
+			w.Log.ErrorContext(ctx, "webhook worker", "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-ready:
 		case <-wake:
 		}
 	}
 }
 
-// work takes one delivery under a lease, sends it and records the outcome.
-// It reports whether it sent anything.
-func (w *Worker) work(ctx context.Context, k store.Key, now time.Time) (bool, error) {
-	it, err := w.Queue.Store.Get(ctx, k)
-	if err != nil {
-		return false, err
-	}
-	d, err := decodeDelivery(it)
-	if err != nil {
-		return false, err
-	}
-	if d.Status != Pending || d.NextAttemptAt.After(now) {
-		return false, nil // the index lagged, or another worker holds it
-	}
+// attempt takes a due delivery under a lease, sends it, records the
+// outcome and queues the next attempt's job. It reports whether it sent
+// anything.
+func (w *Worker) attempt(ctx context.Context, d Delivery, now time.Time) (bool, error) {
 	// The lease: while the attempt runs the delivery is due only when the
-	// lease ends, so a crashed worker's delivery is retried then.
+	// lease ends, so a crashed attempt is retried then (by its job coming
+	// back, or by Redrive). The conditional write is what makes duplicate
+	// jobs harmless: only one of them gets past it.
 	leased := d
-	until := now.Add(w.Timeout + time.Minute)
+	until := now.Add(w.lease())
 	leased.NextAttemptAt, leased.LeaseUntil = until, &until
 	if err := w.Queue.Store.Put(ctx, leased.item(d.version+1), store.IfVersion(d.version)); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
-			return false, nil // another worker took it
+			return false, nil // another job took it
 		}
 		return false, err
 	}
@@ -247,6 +222,13 @@ func (w *Worker) work(ctx context.Context, k store.Key, now time.Time) (bool, er
 		return true, fmt.Errorf("webhook: record attempt of %s: %w", d.EventID, err)
 	}
 	w.Log.InfoContext(ctx, "webhook attempt", "event", d.EventID, "type", d.Type, "clinic", d.ClinicID, "status", a.Status, "error", a.Error, "result", done.Status)
+	if done.Status == Pending {
+		// If this send fails the job comes back, finds the delivery moved
+		// on and is dropped; Redrive queues it again once overdue.
+		if err := w.Queue.schedule(rctx, done); err != nil {
+			return true, err
+		}
+	}
 	return true, nil
 }
 
