@@ -18,67 +18,23 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"gopkg.in/yaml.v3"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/cfn"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 	"github.com/goodfaith/goodfaith/internal/signer"
 )
 
 const templateFile = "../template.yaml"
 
-// ---- reading CloudFormation YAML
+// ---- reading CloudFormation YAML (internal/cfn)
 
-// cfnValue turns a YAML node into plain Go values (map[string]any, []any,
-// string, bool, int, float64), writing the short forms of the intrinsic
-// functions (!Ref X, !GetAtt A.B, !Sub s, !If [...] …) in their long JSON
-// forms ({"Ref": "X"}, {"Fn::GetAtt": ["A", "B"]}, {"Fn::Sub": "s"} …).
-func cfnValue(t *testing.T, n *yaml.Node) any {
-	t.Helper()
-	switch n.Kind {
-	case yaml.DocumentNode:
-		return cfnValue(t, n.Content[0])
-	case yaml.AliasNode:
-		return cfnValue(t, n.Alias)
-	}
-	var v any
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = cfnValue(t, n.Content[i+1])
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			s = append(s, cfnValue(t, c))
-		}
-		v = s
-	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Tag, "!!") || n.Tag == "" {
-			if err := n.Decode(&v); err != nil {
-				t.Fatalf("line %d: %v", n.Line, err)
-			}
-		} else {
-			v = n.Value
-		}
-	}
-	if !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!") {
-		return v
-	}
-	fn := strings.TrimPrefix(n.Tag, "!")
-	switch fn {
-	case "Ref", "Condition":
-		return map[string]any{fn: v}
-	case "GetAtt":
-		if s, ok := v.(string); ok {
-			res, attr, _ := strings.Cut(s, ".")
-			v = []any{res, attr}
-		}
-	}
-	return map[string]any{"Fn::" + fn: v}
-}
+var (
+	asMap  = cfn.Map
+	get    = cfn.Get
+	list   = cfn.List
+	target = cfn.Target
+)
 
 type template struct {
 	t         *testing.T
@@ -94,13 +50,9 @@ func loadTemplate(t *testing.T) template {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
+	root, err := cfn.Parse(raw)
+	if err != nil {
 		t.Fatalf("template.yaml: %v", err)
-	}
-	root, ok := cfnValue(t, &doc).(map[string]any)
-	if !ok {
-		t.Fatal("template.yaml is not a mapping")
 	}
 	if root["Transform"] != "AWS::Serverless-2016-10-31" {
 		t.Errorf("Transform = %v", root["Transform"])
@@ -110,54 +62,6 @@ func loadTemplate(t *testing.T) template {
 		tp.Resources[name] = asMap(r)
 	}
 	return tp
-}
-
-func asMap(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-// get walks keys (map keys, or list indexes as numbers) down from v.
-func get(v any, path ...string) any {
-	for _, k := range path {
-		switch c := v.(type) {
-		case map[string]any:
-			v = c[k]
-		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil
-			}
-			v = c[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
-func list(v any) []any {
-	switch c := v.(type) {
-	case []any:
-		return c
-	case nil:
-		return nil
-	default:
-		return []any{c}
-	}
-}
-
-// target is the resource a Ref or GetAtt names ("" for anything else).
-func target(v any) string {
-	m := asMap(v)
-	if r, ok := m["Ref"].(string); ok {
-		return r
-	}
-	if ga := list(m["Fn::GetAtt"]); len(ga) > 0 {
-		s, _ := ga[0].(string)
-		return s
-	}
-	return ""
 }
 
 func (tp template) ofType(typ string) []string {

@@ -91,6 +91,13 @@ func TestValidateWantsSecretForTURN(t *testing.T) {
 
 // allocate asks srv for a relay with the given credentials.
 func allocate(t *testing.T, srv *ice.TURNServer, user, pass string) error {
+	_, err := allocateRelay(t, srv, user, pass)
+	return err
+}
+
+// allocateRelay asks srv for a relay, checks a datagram goes through it and
+// returns the relay's address.
+func allocateRelay(t *testing.T, srv *ice.TURNServer, user, pass string) (*net.UDPAddr, error) {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -110,7 +117,7 @@ func allocate(t *testing.T, srv *ice.TURNServer, user, pass string) error {
 	}
 	relay, err := c.Allocate()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer relay.Close()
 	if a := relay.LocalAddr().(*net.UDPAddr); !a.IP.IsLoopback() {
@@ -134,7 +141,7 @@ func allocate(t *testing.T, srv *ice.TURNServer, user, pass string) error {
 	if from.String() != relay.LocalAddr().String() {
 		t.Errorf("datagram came from %v, not the relay %v", from, relay.LocalAddr())
 	}
-	return nil
+	return relay.LocalAddr().(*net.UDPAddr), nil
 }
 
 func TestTURNServerAcceptsIssuedCredentialsAndRefusesExpired(t *testing.T) {
@@ -173,4 +180,64 @@ func TestTURNServerAcceptsIssuedCredentialsAndRefusesExpired(t *testing.T) {
 	if err := allocate(t, srv, otherUser, otherPass); err == nil {
 		t.Fatal("credentials under another secret were accepted")
 	}
+}
+
+func TestTURNRelaysStayInTheirPortRange(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, bad := range [][2]uint16{{50000, 0}, {0, 50010}, {50010, 50000}} {
+		if _, err := ice.StartTURN(ice.TURNConfig{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret, Log: quiet,
+			MinRelayPort: bad[0], MaxRelayPort: bad[1]}); !errors.Is(err, ice.ErrTURNConfig) {
+			t.Errorf("relay ports %d-%d: %v, want ErrTURNConfig", bad[0], bad[1], err)
+		}
+	}
+	// A range of free ports: the kernel's pick for a few sockets, reopened.
+	lo, hi := freePortRange(t, 8)
+	srv, err := ice.StartTURN(ice.TURNConfig{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret, Log: quiet,
+		MinRelayPort: lo, MaxRelayPort: hi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	servers, _ := ice.Config{TURN: []string{srv.URL()}, Secret: secret}.Servers("exam_1")
+	for range 3 {
+		a, err := allocateRelay(t, srv, servers[0].Username, servers[0].Credential)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Port < int(lo) || a.Port > int(hi) {
+			t.Fatalf("relay on port %d, outside %d-%d", a.Port, lo, hi)
+		}
+	}
+}
+
+// freePortRange finds n consecutive UDP ports on loopback that are free
+// now, starting from the one the kernel picks.
+func freePortRange(t *testing.T, n int) (uint16, uint16) {
+	t.Helper()
+	for range 50 {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if first+n > 65535 {
+			continue
+		}
+		ok := true
+		for p := first; p < first+n && ok; p++ {
+			c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				continue
+			}
+			c.Close()
+		}
+		if ok {
+			return uint16(first), uint16(first + n - 1)
+		}
+	}
+	t.Fatal("no free range of UDP ports on loopback")
+	return 0, 0
 }

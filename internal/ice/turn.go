@@ -23,10 +23,14 @@ type TURNConfig struct {
 	// RelayBind is the local address relays bind to (default "0.0.0.0", or
 	// RelayIP when it is loopback).
 	RelayBind string
-	Realm     string // default "goodfaith"
-	Secret    []byte // shared with Config.Secret
-	Now       func() time.Time
-	Log       *slog.Logger
+	// MinRelayPort and MaxRelayPort, when set, bound the UDP ports relays
+	// take, so that a firewall (a security group) opens only that range;
+	// zero lets the system pick any free port.
+	MinRelayPort, MaxRelayPort uint16
+	Realm                      string // default "goodfaith"
+	Secret                     []byte // shared with Config.Secret
+	Now                        func() time.Time
+	Log                        *slog.Logger
 }
 
 // TURNServer is a running TURN server.
@@ -44,6 +48,9 @@ var ErrTURNConfig = errors.New("ice: invalid TURN server configuration")
 func StartTURN(c TURNConfig) (*TURNServer, error) {
 	if len(c.Secret) < MinSecretLen || c.RelayIP == nil || c.Listen == "" {
 		return nil, fmt.Errorf("%w: listen address, relay IP and a secret of %d+ bytes are required", ErrTURNConfig, MinSecretLen)
+	}
+	if (c.MinRelayPort == 0) != (c.MaxRelayPort == 0) || c.MinRelayPort > c.MaxRelayPort {
+		return nil, fmt.Errorf("%w: relay ports %d-%d: give both ends, lowest first", ErrTURNConfig, c.MinRelayPort, c.MaxRelayPort)
 	}
 	if c.Realm == "" {
 		c.Realm = "goodfaith"
@@ -81,7 +88,7 @@ func StartTURN(c TURNConfig) (*TURNServer, error) {
 		},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            conn,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: c.RelayIP, Address: c.RelayBind},
+			RelayAddressGenerator: relayGenerator(c),
 		}},
 	})
 	if err != nil {
@@ -90,6 +97,13 @@ func StartTURN(c TURNConfig) (*TURNServer, error) {
 	}
 	t.srv = srv
 	return t, nil
+}
+
+func relayGenerator(c TURNConfig) turn.RelayAddressGenerator {
+	if c.MinRelayPort == 0 {
+		return &turn.RelayAddressGeneratorStatic{RelayAddress: c.RelayIP, Address: c.RelayBind}
+	}
+	return &turn.RelayAddressGeneratorPortRange{RelayAddress: c.RelayIP, Address: c.RelayBind, MinPort: c.MinRelayPort, MaxPort: c.MaxRelayPort}
 }
 
 // Addr is the UDP address the server listens on.
