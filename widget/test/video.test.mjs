@@ -563,3 +563,52 @@ test("the provider's call survives a dropped socket and a reload of the console:
     await pc.close();
   }
 });
+
+test("the call panel explains a camera the browser blocked, the call goes on receive-only, and once allowed, Try the camera again sends video (RTP both ways); axe clean", { timeout: 240000 }, async () => {
+  // The provider's browser refuses the camera as a blocked permission does.
+  const profile = mkdtempSync(join(tmpdir(), "gf-video-provider-denied-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection", "--deny-permission-prompts"],
+  });
+  try {
+    const prov = await ctx.newPage();
+    await prov.addInitScript(instrument);
+    const provErrors = [];
+    prov.on("pageerror", (e) => provErrors.push(String(e)));
+    await prov.goto(`${env.api}/console/`);
+    await consoleSignIn(prov, "prov_tx_md");
+    const patient = await waitingPatient("Cleo");
+    await prov.waitForSelector(`#ring-${patient.examId} button.accept`, { timeout: WAIT });
+    await prov.click(`#ring-${patient.examId} button.accept`);
+
+    const help = prov.locator("#call-help [role=alert]");
+    await help.waitFor({ timeout: WAIT });
+    assert.match(await help.innerText(), /blocked the camera and microphone/);
+    assert.match(await help.innerText(), /address bar/);
+    assert.match(await help.innerText(), /cannot see or hear you/);
+    // The accept went through all the same: the exam is claimed and joined.
+    await callPhase(prov, "connecting|call");
+    await prov.waitForSelector("#review .review-grid #call #call-camera-retry", { timeout: WAIT });
+    assert.deepEqual(await axeCheck(prov), [], "axe: call panel with camera help");
+
+    // Allowed now: trying again sends the camera from a fresh offer.
+    const pcs = await prov.evaluate(() => window.__pcs.length);
+    await ctx.grantPermissions(PERMISSIONS, { origin: env.api });
+    await prov.click("#call-camera-retry");
+    await prov.waitForFunction(() => {
+      const v = document.getElementById("call-local");
+      return v.srcObject && v.srcObject.getVideoTracks().length > 0;
+    }, null, { timeout: WAIT });
+    assert.equal(await prov.locator("#call-help [role=alert]").count(), 0, "the help is gone");
+    await prov.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });
+    await bothWays(prov, patient, "after allowing the camera");
+    assert.deepEqual(provErrors, []);
+    assert.deepEqual(patient.errors, []);
+    await patient.page.close();
+  } finally {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
