@@ -251,10 +251,17 @@ test("access: a provider cannot open an exam they do not hold, release puts it b
   await page.close();
 });
 
-test("the console locks when idle and forgets the token", async () => {
-  const { page } = await signedIn("prov_tx_md", "?idle=2");
+test("the console locks when idle, forgets the token and closes its signaling socket (no more video rings)", async () => {
+  const { page } = await openConsole("?idle=4");
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws));
+  await signIn(page, "prov_tx_md");
+  await page.waitForSelector("#video-online[data-state=open]", { timeout: 10000 });
+  assert.ok(sockets.some((ws) => /\/v1\/signal/.test(ws.url()) && !ws.isClosed()), "online on the signaling socket");
   await page.waitForSelector("text=Console locked", { timeout: 10000 });
   assert.match(await page.locator("[role=alert]").innerText(), /inactivity/);
+  for (let i = 0; i < 50 && sockets.some((ws) => !ws.isClosed()); i++) await page.waitForTimeout(100);
+  assert.ok(sockets.every((ws) => ws.isClosed()), "the signaling socket is closed");
   // Nothing of the session remains to call the API with.
   let calls = 0;
   page.on("request", (r) => r.url().includes("/v1/") && calls++);

@@ -227,3 +227,19 @@ test("access: another clinic's admin sees none of this clinic's exams, and canno
   assert.equal((await call(env, "GET", `/v1/clinic/exams/${approved}`, undefined, { Authorization: "Bearer sk_test_coast" })).status, 404);
   assert.equal((await call(env, "GET", `/v1/clinic/psos/${psoID}/pdf`, undefined, { Authorization: "Bearer sk_test_coast" })).status, 404);
 });
+
+test("the dashboard locks when idle and forgets the credential", async () => {
+  const page = await env.browser.newPage();
+  await page.goto(`${env.api}/dashboard/?idle=2`);
+  await page.waitForSelector("#signin");
+  await signIn(page, "clinic_glow");
+  await page.waitForSelector("#exams-table, #exam-list p");
+  await page.waitForSelector("text=locked after a period of inactivity", { timeout: 10000 });
+  assert.equal(await page.locator("#exams-table").count(), 0, "the exams are gone");
+  let calls = 0;
+  page.on("request", (r) => r.url().includes("/v1/") && calls++);
+  await page.waitForTimeout(4000);
+  assert.equal(calls, 0, "no API calls after the lock");
+  await noViolations(page, "locked dashboard");
+  await page.close();
+});
