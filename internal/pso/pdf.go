@@ -7,8 +7,6 @@ import (
 
 	"github.com/go-pdf/fpdf"
 	"github.com/skip2/go-qrcode"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
 )
 
 // AttachmentName is the name of the signed order (the compact JWS) inside
@@ -43,8 +41,26 @@ func categoryName(c string) string {
 // with its QR code. The signed JWS travels inside as the attachment
 // AttachmentName. The output depends only on the input (fixed dates, sorted
 // catalog, embedded Go fonts), so a retried approval renders the same bytes.
+// The text is drawn with the single-byte Windows-1252 fonts when every
+// character fits them, else with the Unicode fonts (pdffont.go).
 func RenderPDF(in PDFInput) ([]byte, error) {
+	if b, fits, err := renderPDF(in, winAnsiFonts); fits || err != nil {
+		return b, err
+	}
+	b, _, err := renderPDF(in, unicodeFonts)
+	return b, err
+}
+
+// renderPDF lays the order out with fonts; fits is false (and nothing is
+// returned) when some of the text has no place in the fonts' encoding.
+func renderPDF(in PDFInput, fonts pdfFonts) (out []byte, fits bool, err error) {
 	d := normalize(in.Doc)
+	fits = true
+	tx := func(s string) string {
+		enc, ok := fonts.encode(s)
+		fits = fits && ok
+		return enc
+	}
 	pdf := fpdf.New("P", "mm", "Letter", "")
 	pdf.SetCompression(true)
 	pdf.SetCatalogSort(true)
@@ -53,8 +69,7 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 	pdf.SetProducer("Goodfaith", true)
 	pdf.SetTitle("Patient-Specific Order "+d.ID, true)
 	pdf.SetAuthor(d.Provider.Name+", "+d.Provider.Credential, true)
-	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)
+	fonts.add(pdf)
 	pdf.SetMargins(18, 16, 18)
 	pdf.SetAutoPageBreak(true, 18)
 	pdf.AliasNbPages("{nb}")
@@ -62,7 +77,7 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 		pdf.SetY(-13)
 		pdf.SetFont("go", "", 7.5)
 		pdf.SetTextColor(90, 90, 90)
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s · page %d of {nb}", d.ID, pdf.PageNo()), "", 0, "C", false, 0, "")
+		pdf.CellFormat(0, 4, tx(fmt.Sprintf("%s · page %d of {nb}", d.ID, pdf.PageNo())), "", 0, "C", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 	})
 	pdf.SetAttachments([]fpdf.Attachment{{Content: []byte(in.JWS), Filename: AttachmentName, Description: "Signed order (compact JWS, ES256)"}})
@@ -73,10 +88,10 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 	textW := width - left - right
 
 	pdf.SetFont("go", "B", 17)
-	pdf.CellFormat(textW, 9, "Patient-Specific Order", "", 1, "L", false, 0, "")
+	pdf.CellFormat(textW, 9, tx("Patient-Specific Order"), "", 1, "L", false, 0, "")
 	pdf.SetFont("go", "", 9)
-	pdf.CellFormat(textW, 5, "Order "+d.ID+"   ·   exam "+d.ExamID, "", 1, "L", false, 0, "")
-	pdf.CellFormat(textW, 5, "Issued "+d.IssuedAt.Format("2006-01-02 15:04 UTC")+"   ·   valid until "+d.ValidUntil+" (inclusive)", "", 1, "L", false, 0, "")
+	pdf.CellFormat(textW, 5, tx("Order "+d.ID+"   ·   exam "+d.ExamID), "", 1, "L", false, 0, "")
+	pdf.CellFormat(textW, 5, tx("Issued "+d.IssuedAt.Format("2006-01-02 15:04 UTC")+"   ·   valid until "+d.ValidUntil+" (inclusive)"), "", 1, "L", false, 0, "")
 	pdf.Ln(2)
 	pdf.SetDrawColor(150, 150, 150)
 	pdf.Line(left, pdf.GetY(), width-right, pdf.GetY())
@@ -85,16 +100,16 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 	heading := func(s string) {
 		pdf.Ln(1.5)
 		pdf.SetFont("go", "B", 11)
-		pdf.CellFormat(textW, 6, s, "", 1, "L", false, 0, "")
+		pdf.CellFormat(textW, 6, tx(s), "", 1, "L", false, 0, "")
 	}
 	field := func(label, value string) {
 		if value == "" {
 			return
 		}
 		pdf.SetFont("go", "B", 9)
-		pdf.CellFormat(38, 5, label, "", 0, "L", false, 0, "")
+		pdf.CellFormat(38, 5, tx(label), "", 0, "L", false, 0, "")
 		pdf.SetFont("go", "", 9)
-		pdf.MultiCell(textW-38, 5, value, "", "L", false)
+		pdf.MultiCell(textW-38, 5, tx(value), "", "L", false)
 	}
 
 	heading("Patient")
@@ -116,7 +131,7 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 	heading("Orders")
 	for i, o := range d.Orders {
 		pdf.SetFont("go", "B", 9.5)
-		pdf.CellFormat(textW, 5.5, fmt.Sprintf("%d. %s: %s", i+1, categoryName(o.Treatment), o.Product), "", 1, "L", false, 0, "")
+		pdf.CellFormat(textW, 5.5, tx(fmt.Sprintf("%d. %s: %s", i+1, categoryName(o.Treatment), o.Product)), "", 1, "L", false, 0, "")
 		field("Dose", o.Dose)
 		field("Route", o.Route)
 		field("Treatment areas", strings.Join(o.Areas, ", "))
@@ -153,19 +168,19 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 
 	heading("Attestation")
 	pdf.SetFont("go", "", 9)
-	pdf.MultiCell(textW, 4.8, d.Attestation.Text, "", "L", false)
+	pdf.MultiCell(textW, 4.8, tx(d.Attestation.Text), "", "L", false)
 	field("Accepted", d.Attestation.AcceptedAt.Format("2006-01-02 15:04:05 UTC")+" by "+d.Provider.Name)
 
 	heading("Electronic signature and verification")
 	sum := sha256Hex([]byte(in.JWS))
 	pdf.SetFont("go", "", 8.5)
-	pdf.MultiCell(textW, 4.5, "This order is signed (JWS, ES256) with key "+in.KeyID+". The signed order is attached to this PDF as "+
+	pdf.MultiCell(textW, 4.5, tx("This order is signed (JWS, ES256) with key "+in.KeyID+". The signed order is attached to this PDF as "+
 		AttachmentName+"; its SHA-256 is "+sum+". Anyone can check it against the public keys at /.well-known/jwks.json, offline, "+
-		"or online at the address below.", "", "L", false)
+		"or online at the address below."), "", "L", false)
 	if in.VerifyURL != "" {
 		qr, err := qrcode.New(in.VerifyURL, qrcode.Medium)
 		if err != nil {
-			return nil, fmt.Errorf("pso: QR code: %w", err)
+			return nil, false, fmt.Errorf("pso: QR code: %w", err)
 		}
 		if pdf.GetY()+36 > 279.4-18 {
 			pdf.AddPage()
@@ -175,16 +190,23 @@ func RenderPDF(in PDFInput) ([]byte, error) {
 		pdf.LinkString(left, y, 32, 32, in.VerifyURL)
 		pdf.SetXY(left+36, y+10)
 		pdf.SetFont("go", "B", 9)
-		pdf.CellFormat(textW-36, 5, "Verify this order", "", 2, "L", false, 0, "")
+		pdf.CellFormat(textW-36, 5, tx("Verify this order"), "", 2, "L", false, 0, "")
 		pdf.SetFont("go", "", 9)
-		pdf.CellFormat(textW-36, 5, in.VerifyURL, "", 2, "L", false, 0, in.VerifyURL)
+		pdf.CellFormat(textW-36, 5, tx(in.VerifyURL), "", 2, "L", false, 0, in.VerifyURL)
 		pdf.SetY(y + 33)
 	}
-	var out bytes.Buffer
-	if err := pdf.Output(&out); err != nil {
-		return nil, fmt.Errorf("pso: render PDF: %w", err)
+	if !fits {
+		return nil, false, nil
 	}
-	return out.Bytes(), nil
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, true, fmt.Errorf("pso: render PDF: %w", err)
+	}
+	// The footer is drawn as each page closes, the last one inside Output.
+	if !fits {
+		return nil, false, nil
+	}
+	return buf.Bytes(), true, nil
 }
 
 // drawQR draws a QR code's modules (quiet zone included) as filled
