@@ -33,6 +33,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/cost"
@@ -71,6 +72,13 @@ type Result struct {
 	Verification Verification      `json:"verification"`
 	ReadRatio    *ReadRatio        `json:"read_ratio,omitempty"`
 	Cost         *CostResult       `json:"cost,omitempty"`
+	// CPU this process used during the run (server and clients when
+	// in process), per decided exam: steadier than latency on a shared
+	// machine, so before/after comparisons of a change use it.
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	CPUmsPerExam  float64 `json:"cpu_ms_per_exam"`
+	LoadAvgBefore string  `json:"load_average_before,omitempty"` // /proc/loadavg: the machine's contention
+	LoadAvgAfter  string  `json:"load_average_after,omitempty"`
 }
 
 // CostResult is the cost model's answer for a run.
@@ -226,12 +234,19 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	r.c.rec = newRecorder() // the set-up calls are not part of the run
 
+	res.LoadAvgBefore = loadAverage()
+	cpuStart := cpuTime()
 	start := time.Now()
 	_, end := r.play(ctx, toks)
+	res.CPUSeconds = (cpuTime() - cpuStart).Seconds()
+	res.LoadAvgAfter = loadAverage()
 	fmt.Fprintln(stderr)
 	res.Seconds = end.Sub(start).Seconds()
 	res.Exams, res.Decided = r.submitted.Load(), r.decided.Load()
 	res.ExamsPerSec = float64(res.Decided) / res.Seconds
+	if res.Decided > 0 {
+		res.CPUmsPerExam = 1000 * res.CPUSeconds / float64(res.Decided)
+	}
 	res.Calls, _ = r.c.rec.total()
 	res.CallsPerSec = float64(res.Calls) / res.Seconds
 	res.Endpoints, res.Errors = r.c.rec.summary()
@@ -289,6 +304,29 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// cpuTime is the user and system CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, or "" where
+// /proc/loadavg is missing.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // writeProfile writes the named runtime profile (block, mutex) to path.
@@ -368,6 +406,7 @@ func printResult(w io.Writer, res Result) {
 	fmt.Fprintf(w, "target %s %s\n", res.Target, res.Home)
 	fmt.Fprintf(w, "%d exams submitted, %d decided in %.1fs: %.2f exams/s; %d calls, %.0f calls/s; shed %d, patients failed %d, claim conflicts %d\n",
 		res.Exams, res.Decided, res.Seconds, res.ExamsPerSec, res.Calls, res.CallsPerSec, res.Shed, res.Failed, res.Conflicts)
+	fmt.Fprintf(w, "cpu %.1fs = %.1f ms per decided exam; load average before %s, after %s\n", res.CPUSeconds, res.CPUmsPerExam, res.LoadAvgBefore, res.LoadAvgAfter)
 	fmt.Fprintf(w, "  %-42s %7s %9s %9s %9s %9s  %s\n", "endpoint", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "statuses")
 	for _, e := range res.Endpoints {
 		st, _ := json.Marshal(e.Statuses)
