@@ -442,8 +442,10 @@ test("browser to browser with the provider console's call panel: the console is 
     assert.deepEqual(await axeCheck(prov), [], "axe: console with a ring");
     const t0 = Date.now();
     await prov.click(`#ring-${examId} button.accept`);
+    await callPhase(prov, "call");
+    const connectedMs = Date.now() - t0;
     await bothWays(prov, patient, "after the accept");
-    console.log(`# browser to browser (console): connected and RTP both ways ${Date.now() - t0} ms after the provider's accept`);
+    console.log(`# browser to browser (console): connected ${connectedMs} ms after the provider's accept (camera start, claim, join, offer/answer, ICE), RTP both ways checked at ${Date.now() - t0} ms`);
     const held = await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, { Authorization: "Bearer " + (await token(frame)) });
     assert.equal(held.json.exam.status, "in_consult");
     assert.equal(await prov.locator(`#ring-${examId}`).count(), 0, "the ring is gone once accepted");
