@@ -52,6 +52,17 @@ func (h *Hub) Len() int {
 	return len(h.conns)
 }
 
+// IDs lists the open sockets' ids, in no order.
+func (h *Hub) IDs() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make([]string, 0, len(h.conns))
+	for id := range h.conns {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Send writes msg to the socket id, or returns ErrGone if it is not open
 // (or fails to take the message, which closes it).
 func (h *Hub) Send(ctx context.Context, id string, msg []byte) error {

@@ -26,6 +26,17 @@ const Path = "/v1/signal"
 // WriteTimeout bounds one message write to a socket.
 const WriteTimeout = 5 * time.Second
 
+// OutboxSize is how many messages a socket may have waiting to be
+// written. Messages are queued and written by one writer per socket, so the
+// signaling handler never waits on a client's network (as in AWS, where
+// PostToConnection returns once API Gateway has the message); a client so
+// far behind that its outbox fills is treated as gone, and its socket is
+// closed so that it reconnects.
+const OutboxSize = 1024
+
+// errOutboxFull is a Send to a socket whose outbox is full.
+var errOutboxFull = errors.New("localws: the client is not reading its messages")
+
 // MaxConnectionAge closes a socket after two hours, as API Gateway does
 // with every WebSocket connection, so that the clients' reconnect is
 // exercised locally too and no connection outlives its record
@@ -76,15 +87,24 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer e.wg.Done()
 	ws.SetReadLimit(signal.MaxMessageBytes)
-	e.Hub.Add(id, func(ctx context.Context, msg []byte) error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteTimeout)
-		defer cancel()
-		return ws.Write(ctx, websocket.MessageText, msg)
+	outbox := make(chan []byte, OutboxSize)
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(r.Context()))
+	e.wg.Add(1)
+	go e.write(writerCtx, ws, outbox)
+	e.Hub.Add(id, func(_ context.Context, msg []byte) error {
+		select {
+		case outbox <- msg:
+			return nil
+		default:
+			ws.CloseNow()
+			return errOutboxFull
+		}
 	})
 	ctx, cancelAge := context.WithTimeout(r.Context(), MaxConnectionAge)
 	defer cancelAge()
 	defer func() {
 		e.Hub.Remove(id)
+		stopWriter()
 		e.untrack(id)
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -105,6 +125,27 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := e.Handler.Message(ctx, id, data); errors.Is(err, signal.ErrUnknownConnection) {
 			ws.Close(websocket.StatusPolicyViolation, "connection is gone")
 			return
+		}
+	}
+}
+
+// write writes the socket's queued messages in order until ctx ends; a
+// write that fails or takes longer than WriteTimeout closes the socket,
+// which ends its read loop and so disconnects it.
+func (e *Endpoint) write(ctx context.Context, ws *websocket.Conn, outbox <-chan []byte) {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg := <-outbox:
+			wctx, cancel := context.WithTimeout(ctx, WriteTimeout)
+			err := ws.Write(wctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				ws.CloseNow()
+				return
+			}
 		}
 	}
 }

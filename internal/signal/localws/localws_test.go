@@ -1,0 +1,104 @@
+package localws_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/goodfaith/goodfaith/internal/connections"
+	"github.com/goodfaith/goodfaith/internal/signal/localws"
+	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
+)
+
+// open serves a fixture's local endpoint and dials it as the patient of a
+// queued video exam; it returns the endpoint and the client's socket.
+func open(t *testing.T) (*localws.Endpoint, *websocket.Conn) {
+	t.Helper()
+	f := signaltest.New(t, "../../..")
+	id := f.QueuedVideoExam("exam_ws1")
+	ep := f.App.LocalSignal()
+	mux := http.NewServeMux()
+	mux.Handle(localws.Path, ep)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); ep.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+localws.Path+"?token="+f.PatientToken(id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	ws.SetReadLimit(1 << 20)
+	for ep.Hub.Len() == 0 { // registered just after the upgrade
+		time.Sleep(time.Millisecond)
+	}
+	return ep, ws
+}
+
+func onlyConnection(t *testing.T, ep *localws.Endpoint) string {
+	t.Helper()
+	ids := ep.Hub.IDs()
+	if len(ids) != 1 {
+		t.Fatalf("hub holds %v", ids)
+	}
+	return ids[0]
+}
+
+// Messages are queued and written in the order they were sent.
+func TestMessagesArriveInOrder(t *testing.T) {
+	ep, ws := open(t)
+	id := onlyConnection(t, ep)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const batch = localws.OutboxSize / 2 // a burst the outbox holds
+	for round := range 4 {
+		for i := range batch {
+			if err := ep.Hub.Send(ctx, id, []byte{'a' + byte((round*batch+i)%26)}); err != nil {
+				t.Fatalf("send %d of round %d: %v", i, round, err)
+			}
+		}
+		for i := range batch {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("read %d of round %d: %v", i, round, err)
+			}
+			if want := []byte{'a' + byte((round*batch+i)%26)}; !bytes.Equal(b, want) {
+				t.Fatalf("message %d of round %d is %q, want %q", i, round, b, want)
+			}
+		}
+	}
+}
+
+// A client that stops reading fills its outbox: the hub answers gone (the
+// handler then drops the connection) and the socket is closed, so the
+// client reconnects instead of hanging.
+func TestAClientThatDoesNotReadIsGone(t *testing.T) {
+	ep, ws := open(t)
+	id := onlyConnection(t, ep)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := bytes.Repeat([]byte("x"), 60<<10)
+	var err error
+	for i := 0; i < 10*localws.OutboxSize && err == nil; i++ {
+		err = ep.Hub.Send(ctx, id, big)
+	}
+	if !errors.Is(err, connections.ErrGone) {
+		t.Fatalf("sending to a client that does not read: %v, want ErrGone", err)
+	}
+	// The socket closes: reading drains what was written, then fails.
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("the socket of a client that did not read stayed open")
+			}
+			break
+		}
+	}
+}
