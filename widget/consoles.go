@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -39,6 +40,12 @@ type ConsoleOptions struct {
 	ConnectSrc []string
 	// ImgSrc are origins photos are shown from (the blob bucket in AWS).
 	ImgSrc []string
+	// Signal is the signaling WebSocket's URL for the provider console's
+	// call panel: in AWS the WebSocket API's own endpoint
+	// (wss://{api}.execute-api.{region}.amazonaws.com/{stage}, the stack's
+	// SignalUrl output). Empty means /v1/signal on the API's origin (the
+	// local server). A value that is not a plain ws(s) URL is ignored.
+	Signal string
 	// IdleSeconds locks a console after this long without input (default
 	// 900; a page may ask for less with ?idle=N, never more).
 	IdleSeconds int
@@ -54,11 +61,28 @@ var consolePages = map[string]page{
 	DashboardPrefix: {"dist/dashboard.html", "dashboard.js"},
 }
 
+// signalURL returns u and its origin when u is a plain ws:// or wss:// URL
+// (no credentials, query or fragment, nothing that could break out of a
+// CSP directive), else empty strings.
+func signalURL(u string) (full, origin string) {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "wss" && p.Scheme != "ws") || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" ||
+		strings.ContainsAny(u, " ;,'\"\t\r\n") {
+		return "", ""
+	}
+	return u, p.Scheme + "://" + p.Host
+}
+
 // ConsoleCSP is the consoles' policy: our own scripts and styles only.
-func ConsoleCSP(connect, img []string) string {
+// connect lists http(s) origins; signal, when not empty, is the signaling
+// WebSocket's ws(s) origin (already checked by signalURL).
+func ConsoleCSP(connect, img []string, signal string) string {
 	cs := "'self'"
 	if o := SafeOrigins(connect); len(o) > 0 {
 		cs += " " + strings.Join(o, " ")
+	}
+	if signal != "" {
+		cs += " " + signal
 	}
 	is := "'self' blob: data:"
 	if o := SafeOrigins(img); len(o) > 0 {
@@ -77,7 +101,8 @@ func Consoles(o ConsoleOptions) http.Handler {
 	if o.PollMillis <= 0 {
 		o.PollMillis = 5000
 	}
-	csp := ConsoleCSP(append([]string{o.API}, o.ConnectSrc...), o.ImgSrc)
+	signal, signalOrigin := signalURL(o.Signal)
+	csp := ConsoleCSP(append([]string{o.API}, o.ConnectSrc...), o.ImgSrc, signalOrigin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -127,7 +152,7 @@ func Consoles(o ConsoleOptions) http.Handler {
 			}
 			h.Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]string{
-				"issuer": o.Issuer, "client_id": client, "api": o.API,
+				"issuer": o.Issuer, "client_id": client, "api": o.API, "signal": signal,
 				"idle_seconds": strconv.Itoa(o.IdleSeconds), "poll_ms": strconv.Itoa(o.PollMillis),
 			})
 		default:

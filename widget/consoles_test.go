@@ -51,6 +51,31 @@ func TestConsolesServePagesUnderAStrictCSP(t *testing.T) {
 	}
 }
 
+// TestConsolesSignalURL: the call panel's signaling URL (AWS: the WebSocket
+// API's own endpoint) reaches config.json and the CSP's connect-src as an
+// origin; anything but a plain ws(s) URL is dropped from both.
+func TestConsolesSignalURL(t *testing.T) {
+	for _, tc := range []struct{ in, config, connect string }{
+		{"wss://abc123.execute-api.us-east-1.amazonaws.com/prod", "wss://abc123.execute-api.us-east-1.amazonaws.com/prod", "connect-src 'self' wss://abc123.execute-api.us-east-1.amazonaws.com;"},
+		{"ws://127.0.0.1:9000/v1/signal", "ws://127.0.0.1:9000/v1/signal", "connect-src 'self' ws://127.0.0.1:9000;"},
+		{"", "", "connect-src 'self';"},
+		{"https://api.example.com/prod", "", "connect-src 'self';"},
+		{"wss://evil.example/x; script-src *", "", "connect-src 'self';"},
+		{"wss://a.example/prod?token=x", "", "connect-src 'self';"},
+		{"wss://user:pw@a.example/prod", "", "connect-src 'self';"},
+	} {
+		h := Consoles(ConsoleOptions{Issuer: "http://127.0.0.1:8080/dev", Signal: tc.in})
+		var cfg map[string]string
+		rec := get(h, "/console/config.json")
+		if err := json.Unmarshal(rec.Body.Bytes(), &cfg); err != nil || cfg["signal"] != tc.config {
+			t.Errorf("%q: config.json signal %q (%v), want %q", tc.in, cfg["signal"], err, tc.config)
+		}
+		if csp := get(h, "/console/").Header().Get("Content-Security-Policy"); !strings.Contains(csp, tc.connect) {
+			t.Errorf("%q: CSP %q lacks %q", tc.in, csp, tc.connect)
+		}
+	}
+}
+
 // TestConsoleDistEmbedded: the embedded console files are the ones on disk
 // (TestDistIsFresh checks they were built from the current sources).
 func TestConsoleDistEmbedded(t *testing.T) {
