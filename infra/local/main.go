@@ -37,19 +37,28 @@ func main() {
 	data := flag.String("data", "goodfaith-data", "folder of the embedded store, blobs and local keys (created if missing)")
 	seedFile := flag.String("seed", "", "JSON seed of clinics and providers (default: the demo seed)")
 	dev := flag.Bool("dev", false, "enable POST /dev/token and GET /dev/jwks.json for demos and tests")
+	clockOffset := flag.Duration("dev-clock-offset", 0, "with -dev: run the server's clock shifted by this much (e.g. -9000h), to demo and test expiries")
 	turnAddr := flag.String("turn", "", "also run a TURN server on this UDP address (e.g. 127.0.0.1:3478); /v1/ice-servers then hands out its short-lived credentials")
 	flag.Parse()
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *addr, *data, *seedFile, *dev, *turnAddr); err != nil {
+	if *clockOffset != 0 && !*dev {
+		fmt.Fprintln(os.Stderr, "goodfaith: -dev-clock-offset needs -dev")
+		os.Exit(2)
+	}
+	var clk clock.Clock = clock.System{}
+	if *clockOffset != 0 {
+		clk = clock.Shifted{By: *clockOffset}
+	}
+	if err := run(ctx, log, clk, *addr, *data, *seedFile, *dev, *turnAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "goodfaith:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, dev bool, turnAddr string) error {
+func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, seedFile string, dev bool, turnAddr string) error {
 	seedJSON := demoSeed
 	if seedFile != "" {
 		b, err := os.ReadFile(seedFile)
@@ -67,7 +76,6 @@ func run(ctx context.Context, log *slog.Logger, addr, dataDir, seedFile string, 
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	clk := clock.System{}
 	local, err := app.OpenLocal(dataDir, base, clk, log)
 	if err != nil {
 		ln.Close()

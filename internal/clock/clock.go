@@ -17,6 +17,14 @@ type System struct{}
 // Now returns the current time in UTC.
 func (System) Now() time.Time { return time.Now().UTC() }
 
+// Shifted is the real clock moved by By: the local server's
+// -dev-clock-offset, so demos and browser tests can make records in the
+// past (an attestation a year old) and then see them expire.
+type Shifted struct{ By time.Duration }
+
+// Now returns the current time moved by By, in UTC.
+func (s Shifted) Now() time.Time { return time.Now().Add(s.By).UTC() }
+
 // Fake is a clock tests move by hand. It is safe for concurrent use.
 type Fake struct {
 	mu  sync.Mutex

@@ -24,8 +24,10 @@ function freePort() {
   });
 }
 
-export async function startConsoles() {
-  const dataDir = mkdtempSync(join(tmpdir(), "gf-console-data-"));
+// startConsoles starts a server; opts.dataDir reuses a data folder (kept
+// on stop when given), opts.args adds flags (e.g. -dev-clock-offset).
+export async function startConsoles(opts = {}) {
+  const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), "gf-console-data-"));
   const profile = mkdtempSync(join(tmpdir(), "gf-console-profile-"));
   let bin = process.env.GOODFAITH_LOCAL_BIN;
   if (!bin) {
@@ -34,7 +36,7 @@ export async function startConsoles() {
   }
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, ["-addr", `127.0.0.1:${port}`, "-data", dataDir, "-dev"], { stdio: ["ignore", "pipe", "pipe"] });
+  const server = spawn(bin, ["-addr", `127.0.0.1:${port}`, "-data", dataDir, "-dev", ...(opts.args || [])], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let logs = "";
   server.stdout.on("data", (b) => (out += b));
@@ -58,7 +60,7 @@ export async function startConsoles() {
       await browser.close().catch(() => {});
       server.kill("SIGTERM");
       await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       rmSync(profile, { recursive: true, force: true });
     },
   };

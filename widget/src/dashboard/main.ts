@@ -3,11 +3,16 @@
 // next steps, PSO view and PDF, invites, usage and statements (CSV),
 // webhook settings with deliveries and replay, widget settings (treatments,
 // hours, branding with a live preview and the contrast guard) and the embed
-// snippet. Patient text is always set as text.
+// snippet; medical oversight (oversight.ts): readiness and why a treatment
+// is not offered, chart-review completion, adverse events. A medical
+// director signs in with their director token and works the clinics they
+// direct. Patient text is always set as text.
 import { API, APIError, idemKey } from "../shared/api";
 import { Config, completeSignIn, loadConfig, signIn } from "../shared/oidc";
 import { announce, clear, errorText, fmtDate, h, idleLock, signInScreen } from "../shared/ui";
 import { contrastWithWhite, guardBrand } from "../frame/color";
+import { TREATMENT, tname } from "./names";
+import { clinicAdverseEvents, clinicOversight, directorAdverseEvents, directorProtocols, directorReadiness, directorReviews } from "./oversight";
 
 const root = document.getElementById("app") as HTMLElement;
 let cfg: Config;
@@ -16,17 +21,18 @@ let who = "";
 let api: API;
 let stopIdle: (() => void) | null = null;
 let tab = "exams";
+// A medical director's session: who they are, the clinics they direct and
+// the one shown (null: a clinic's session).
+let director: { name: string; clinics: { id: string; name: string }[]; clinic: string } | null = null;
 
-const TABS: [string, string][] = [["exams", "Exams"], ["invites", "Invites"], ["usage", "Usage & statements"], ["webhooks", "Webhooks"], ["settings", "Widget settings"]];
-const TREATMENT: Record<string, string> = {
-  neurotoxin: "Neurotoxin", dermal_filler: "Dermal filler", laser_energy: "Laser / energy", iv_therapy: "IV therapy",
-  glp1: "GLP-1", peptide: "Peptide", testosterone: "Testosterone",
-};
-const tname = (t: string) => TREATMENT[t] || t;
+const TABS: [string, string][] = [["exams", "Exams"], ["invites", "Invites"], ["usage", "Usage & statements"], ["webhooks", "Webhooks"], ["settings", "Widget settings"], ["oversight", "Medical oversight"], ["adverse", "Adverse events"]];
+const DIRECTOR_TABS: [string, string][] = [["reviews", "Chart review"], ["protocols", "Protocols"], ["readiness", "Emergency readiness"], ["md-adverse", "Adverse events"]];
 const DAYS: [string, string][] = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 
 function lock(reason: string) {
   credential = null;
+  director = null;
+  tab = "exams";
   stopIdle?.();
   stopIdle = null;
   showSignIn(reason);
@@ -46,7 +52,28 @@ function showSignIn(message: string | null) {
     who = "secret key";
     signedIn();
   });
-  signInScreen(root, "Clinic dashboard", message, () => signIn(cfg), keyForm);
+  const mdToken = h("input", { id: "md-token", type: "password", autocomplete: "off", spellcheck: "false" }) as HTMLInputElement;
+  const mdForm = h("form", { id: "md-form" },
+    h("h2", null, "Medical director"),
+    h("label", { for: "md-token" }, "Director token"), mdToken,
+    h("p", null, h("button", { type: "submit" }, "Open as medical director")),
+  );
+  mdForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    credential = mdToken.value.trim();
+    if (!credential) return;
+    try {
+      const r = await api.json("GET", "/v1/director/clinics");
+      if (!r.clinics.length) throw new Error("You direct no clinic on file.");
+      director = { name: r.director.name, clinics: r.clinics, clinic: r.clinics[0].id };
+      who = r.director.name + ", " + r.director.credential + " (medical director)";
+      tab = "reviews";
+      signedIn();
+    } catch (x) {
+      lock("The director token was not accepted: " + errorText(x));
+    }
+  });
+  signInScreen(root, "Clinic dashboard", message, () => signIn(cfg), h("div", null, keyForm, mdForm));
   if (message) root.querySelector("h1")!.textContent = "Clinic dashboard — signed out";
 }
 
@@ -66,14 +93,32 @@ function render() {
     h("main", null,
       h("p", { id: "status", class: "sr-only", role: "status", "aria-live": "polite" }),
       h("nav", { class: "tabs", "aria-label": "Sections" },
-        TABS.map(([id, label]) => h("button", { type: "button", id: "tab-" + id, "aria-current": id === tab ? "page" : undefined, onclick: () => { tab = id; render(); } }, label)),
+        (director ? DIRECTOR_TABS : TABS).map(([id, label]) => h("button", { type: "button", id: "tab-" + id, "aria-current": id === tab ? "page" : undefined, onclick: () => { tab = id; render(); } }, label)),
       ),
+      director && director.clinics.length > 1 ? clinicPicker() : null,
       h("div", { id: "view" }),
     ),
   );
   const view = document.getElementById("view")!;
-  const fn = { exams, invites, usage, webhooks, settings }[tab as "exams"];
-  fn(view).catch((e) => view.append(h("p", { class: "error", role: "alert" }, errorText(e))));
+  const pages: Record<string, (v: HTMLElement) => Promise<void>> = director
+    ? {
+        reviews: (v) => directorReviews(v, api, director!.clinic),
+        protocols: (v) => directorProtocols(v, api, director!.clinic, director!.name),
+        readiness: (v) => directorReadiness(v, api, director!.clinic),
+        "md-adverse": (v) => directorAdverseEvents(v, api, director!.clinic),
+      }
+    : { exams, invites, usage, webhooks, settings, oversight: (v) => clinicOversight(v, api), adverse: (v) => clinicAdverseEvents(v, api) };
+  pages[tab](view).catch((e) => view.append(h("p", { class: "error", role: "alert" }, errorText(e))));
+}
+
+function clinicPicker(): HTMLElement {
+  const sel = h("select", { id: "md-clinic" }, director!.clinics.map((c) => h("option", { value: c.id, selected: c.id === director!.clinic }, c.name))) as HTMLSelectElement;
+  sel.value = director!.clinic;
+  sel.addEventListener("change", () => {
+    director!.clinic = sel.value;
+    render();
+  });
+  return h("p", null, h("label", { for: "md-clinic" }, "Clinic"), sel);
 }
 
 // ---- exams ----

@@ -1,0 +1,320 @@
+// Medical-director oversight pages of the dashboard (issue 11).
+//
+// The clinic (admin sign-in or sk_ key) sees why each treatment is or is not
+// offered, chart-review completion, and records and exports adverse events.
+// A medical director (director token) works one clinic they direct: the
+// chart-review queue (recording agree / concern), protocols with their
+// versions and signatures, readiness attestations (attest, revoke) and the
+// clinic's adverse events. Everything the server or a patient wrote goes in
+// as text (h() never parses HTML).
+import { API, APIError, idemKey } from "../shared/api";
+import { announce, errorText, fmtDate, h } from "../shared/ui";
+import { tname } from "./names";
+
+const pct = (x: number) => Math.round(x * 1000) / 10 + "%";
+const fmtDay = (s?: string | null) => (s ? s.slice(0, 10) : "—");
+const failure = (x: unknown) => errorText(x) + (x instanceof APIError && x.field ? " (" + x.field + ")" : "");
+
+const STATUS: Record<string, string> = {
+  ready: "Ready", missing: "Not attested", expired: "Expired", revoked: "Revoked", no_director: "Not enforced (no medical director)",
+};
+
+// ---- shared pieces ----
+
+// completion renders chart-review totals and the per-provider table.
+function completion(cr: any): Node[] {
+  const t = cr.totals;
+  return [
+    h("p", { id: "cr-summary" },
+      `${t.reviewed} of ${t.sampled} sampled chart(s) reviewed (${pct(t.completion)} complete); ${t.overdue || 0} overdue; ${t.concerns} concern(s). ` +
+      `Sample: ${cr.review_percent}% of each provider's decided exams, and every flagged exam.`),
+    cr.providers.length
+      ? h("table", { id: "cr-providers" }, h("caption", null, "Completion by provider"),
+          h("thead", null, h("tr", null, ["Provider", "Decided", "Sampled", "Reviewed", "Overdue", "Concerns", "Complete"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, cr.providers.map((p: any) => h("tr", null,
+            h("td", null, p.provider_id || "—"), h("td", null, String(p.decided)), h("td", null, String(p.sampled)), h("td", null, String(p.reviewed)),
+            h("td", null, String(p.overdue || 0)), h("td", null, String(p.concerns)), h("td", null, pct(p.completion))))))
+      : h("p", null, "No decided exams yet."),
+  ];
+}
+
+// readinessTable shows each treatment's readiness and, when it is not
+// offered, why.
+function readinessTable(rs: any[], actions?: (r: any) => Node | null): HTMLElement {
+  return h("table", { id: "readiness-table" }, h("caption", null, "Emergency readiness by treatment"),
+    h("thead", null, h("tr", null, ["Treatment", "Status", "Offered in the widget", "Attested", "Expires", "Last drill", "Why", actions ? "" : null].filter((c) => c !== null).map((c) => h("th", { scope: "col" }, c as string)))),
+    h("tbody", null, rs.map((r) => h("tr", { "data-treatment": r.treatment },
+      h("td", null, tname(r.treatment)),
+      h("td", { class: "status" }, STATUS[r.status] || r.status),
+      h("td", null, r.offered ? "Yes" : "No"),
+      h("td", null, r.attestation ? fmtDay(r.attestation.attested_at) + " by " + r.attestation.attested_by : "—"),
+      h("td", null, r.attestation ? fmtDay(r.attestation.expires_at) : "—"),
+      h("td", null, r.attestation ? r.attestation.last_drill_on : "—"),
+      h("td", { class: "text reason" }, r.reason || ""),
+      actions ? h("td", null, actions(r)) : null,
+    ))));
+}
+
+function adverseTable(evs: any[]): HTMLElement {
+  if (!evs.length) return h("p", { id: "ae-none" }, "No adverse events recorded.");
+  return h("table", { id: "ae-table" }, h("caption", null, "Adverse events, newest first"),
+    h("thead", null, h("tr", null, ["Occurred", "Exam", "PSO", "Type", "Severity", "What happened", "Actions taken", "Recorded"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", null, [...evs].reverse().map((e) => h("tr", { "data-event": e.id },
+      h("td", null, fmtDate(e.occurred_at)), h("td", null, e.exam_id), h("td", null, e.pso_id || "—"),
+      h("td", null, e.type.replace(/_/g, " ")), h("td", null, e.severity.replace(/_/g, " ")),
+      h("td", { class: "text" }, e.description), h("td", { class: "text" }, e.actions),
+      h("td", null, fmtDate(e.recorded_at) + " by " + e.recorded_by)))));
+}
+
+function exportButtons(api: API, path: string, name: string): HTMLElement {
+  const dl = (format: string) => () =>
+    api.download(path + "?format=" + format, name + "." + format).then(() => announce("Adverse events exported (" + format.toUpperCase() + ")."), (x) => announce(errorText(x)));
+  return h("p", null,
+    h("button", { type: "button", id: "ae-csv", onclick: dl("csv") }, "Export CSV"), " ",
+    h("button", { type: "button", id: "ae-json", onclick: dl("json") }, "Export JSON"));
+}
+
+// ---- clinic ----
+
+export async function clinicOversight(view: HTMLElement, api: API) {
+  const o = await api.json("GET", "/v1/clinic/oversight");
+  const blocked = o.readiness.filter((r: any) => !r.offered);
+  view.append(
+    h("h1", null, "Medical oversight"),
+    h("p", { id: "md-list" }, o.medical_directors.length
+      ? "Medical director(s): " + o.medical_directors.map((d: any) => d.name + ", " + d.credential).join("; ")
+      : "No medical director is on file: emergency readiness is not enforced."),
+    h("h2", null, "Treatments offered in the widget"),
+    blocked.length
+      ? h("div", { id: "not-offered", role: "alert" }, h("p", null, "Not offered to patients now:"),
+          h("ul", null, blocked.map((r: any) => h("li", { class: "text" }, tname(r.treatment) + ": " + r.reason))))
+      : h("p", { id: "all-offered" }, "Every treatment you offer is shown in the widget."),
+    readinessTable(o.readiness),
+    h("h2", null, "Chart review"),
+    ...completion(o.chart_review),
+  );
+}
+
+const AE_TYPES = ["vascular_occlusion", "anaphylaxis", "allergic_reaction", "infection", "nodule_granuloma", "ptosis",
+  "vasovagal_syncope", "burn", "hypoglycemia", "gastrointestinal", "injection_site_reaction", "other"];
+const SEVERITIES = ["mild", "moderate", "severe", "life_threatening"];
+
+export async function clinicAdverseEvents(view: HTMLElement, api: API) {
+  const list = h("div", { id: "ae-list" });
+  const out = h("div", { id: "ae-result", role: "status" });
+  const field = (id: string, label: string, el: HTMLElement) => h("div", null, h("label", { for: "ae-" + id }, label), el);
+  const opts = (xs: string[]) => xs.map((x) => h("option", { value: x }, x.replace(/_/g, " ")));
+  const form = h("form", { id: "ae-form", novalidate: true },
+    field("exam", "Exam id", h("input", { id: "ae-exam", type: "text", autocomplete: "off", spellcheck: "false" })),
+    field("pso", "PSO id (optional)", h("input", { id: "ae-pso", type: "text", autocomplete: "off", spellcheck: "false" })),
+    field("type", "Type", h("select", { id: "ae-type" }, opts(AE_TYPES))),
+    field("severity", "Severity", h("select", { id: "ae-severity" }, opts(SEVERITIES))),
+    field("when", "When it happened (your local time)", h("input", { id: "ae-when", type: "datetime-local" })),
+    field("description", "What happened", h("textarea", { id: "ae-description", rows: 3 })),
+    field("actions", "Actions taken", h("textarea", { id: "ae-actions", rows: 3 })),
+    h("button", { type: "submit", class: "primary" }, "Record adverse event"),
+  );
+  const load = async () => list.replaceChildren(adverseTable((await api.json("GET", "/v1/clinic/adverse-events")).items));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = (id: string) => (form.querySelector("#ae-" + id) as HTMLInputElement).value.trim();
+    const when = v("when") ? new Date(v("when")) : null;
+    const body = {
+      exam_id: v("exam"), pso_id: v("pso") || undefined, type: v("type"), severity: v("severity"),
+      occurred_at: when && !isNaN(when.getTime()) ? when.toISOString().replace(/\.\d+Z$/, "Z") : v("when"),
+      description: v("description"), actions: v("actions"),
+    };
+    try {
+      const r = await api.json("POST", "/v1/clinic/adverse-events", body, { "Idempotency-Key": idemKey() });
+      out.replaceChildren(h("p", null, "Recorded " + r.adverse_event.id + ". The medical director has been notified."));
+      form.reset();
+      await load();
+    } catch (x) {
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+    }
+  });
+  view.append(
+    h("h1", null, "Adverse events"),
+    h("p", null, "Record every adverse event against the exam (and its PSO). The medical director is notified; the record is kept with the exam."),
+    form, out,
+    h("h2", null, "Recorded events"),
+    exportButtons(api, "/v1/clinic/adverse-events", "adverse-events"),
+    list,
+  );
+  await load();
+}
+
+// ---- medical director ----
+
+export async function directorReviews(view: HTMLElement, api: API, clinic: string) {
+  const base = "/v1/director/clinics/" + encodeURIComponent(clinic);
+  const summary = h("div", { id: "cr" });
+  const queue = h("div", { id: "review-queue" });
+  const panel = h("div", { id: "review-panel" });
+  const load = async () => {
+    const q = await api.json("GET", base + "/reviews");
+    summary.replaceChildren(...completion(q));
+    queue.replaceChildren(q.items.length
+      ? h("table", { id: "review-table" }, h("caption", null, "Sampled charts: unreviewed first, oldest first"),
+          h("thead", null, h("tr", null, ["Exam", "Provider", "Outcome", "Decided", "Due", "Sampled because", "Review", ""].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, q.items.map((it: any) => h("tr", { "data-exam": it.exam_id, class: it.overdue ? "overdue" : undefined },
+            h("td", null, it.exam_id), h("td", null, it.provider_id), h("td", null, it.outcome), h("td", null, fmtDate(it.decided_at)),
+            h("td", null, fmtDay(it.due_at)), h("td", null, it.reason === "flagged" ? "Contraindication flag" : "Random sample"),
+            h("td", { class: "review-status" }, it.review ? "Reviewed: " + it.review.verdict : it.overdue ? "Overdue" : "To review"),
+            h("td", null, h("button", { type: "button", "aria-label": (it.review ? "Open review of " : "Review ") + it.exam_id, onclick: () => open(it.exam_id) }, it.review ? "Open" : "Review"))))))
+      : h("p", null, "No charts are in the sample yet."));
+  };
+  const open = async (examID: string) => {
+    panel.replaceChildren(h("p", null, "Loading…"));
+    let r: any;
+    try {
+      r = await api.json("GET", base + "/reviews/" + encodeURIComponent(examID));
+    } catch (x) {
+      panel.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+      return;
+    }
+    const e = r.exam;
+    const d = r.decision || {};
+    const answers = Object.entries(e.answers || {}).map(([k, v]) => h("li", { class: "text" }, k + ": " + (typeof v === "string" ? v : JSON.stringify(v))));
+    const note = h("textarea", { id: "rv-note", rows: 3 }) as HTMLTextAreaElement;
+    const out = h("div", { id: "rv-result", role: "status" });
+    const form = h("form", { id: "review-form" },
+      h("fieldset", null, h("legend", null, "Your review"),
+        h("label", { class: "inline" }, h("input", { type: "radio", name: "verdict", value: "agree", checked: true }), " Agree with the decision"),
+        h("label", { class: "inline" }, h("input", { type: "radio", name: "verdict", value: "concern" }), " Concern (say why)")),
+      h("label", { for: "rv-note" }, "Note (required for a concern)"), note,
+      h("p", null, h("button", { type: "submit", class: "primary" }, "Record review")),
+      out,
+    );
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const verdict = (form.querySelector("input[name=verdict]:checked") as HTMLInputElement).value;
+      try {
+        await api.json("PUT", base + "/reviews/" + encodeURIComponent(examID), { verdict, note: note.value });
+        announce("Review recorded.");
+        await load();
+        await open(examID);
+      } catch (x) {
+        out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+      }
+    });
+    panel.replaceChildren(h("section", { "aria-labelledby": "rv-h" },
+      h("h2", { id: "rv-h", tabindex: "-1" }, "Chart " + e.id),
+      h("dl", { class: "grid" },
+        h("dt", null, "Patient"), h("dd", { class: "text", id: "rv-patient" }, e.patient.first_name + " " + e.patient.last_name + ", born " + e.patient.dob + ", " + e.state),
+        h("dt", null, "Treatments"), h("dd", null, e.treatments.map(tname).join(", ")),
+        h("dt", null, "Flags"), h("dd", { class: "text" }, e.flags.length ? e.flags.map((f: any) => f.display).join("; ") : "None"),
+        h("dt", null, "Provider"), h("dd", null, e.provider_id || "—"),
+        h("dt", null, "Decision"), h("dd", null, e.outcome || "—"),
+        d.reason ? [h("dt", null, "Reason"), h("dd", { class: "text" }, d.reason)] : null,
+        d.notes ? [h("dt", null, "Provider's notes"), h("dd", { class: "text" }, d.notes)] : null,
+        (d.orders || []).length ? [h("dt", null, "Orders"), h("dd", { class: "text" }, d.orders.map((o: any) => [tname(o.treatment), o.product, o.dose, o.route].join(" · ")).join("\n"))] : null,
+      ),
+      h("h3", null, "Medical history answers"), h("ul", { id: "rv-answers" }, answers),
+      r.review
+        ? h("p", { id: "rv-done", class: "text" }, "Reviewed " + fmtDate(r.review.reviewed_at) + " by " + r.review.reviewed_by + ": " + r.review.verdict + (r.review.note ? " — " + r.review.note : ""))
+        : form,
+    ));
+    (panel.querySelector("#rv-h") as HTMLElement).focus();
+  };
+  view.append(h("h1", null, "Chart review"), summary, panel, queue);
+  await load();
+}
+
+export async function directorProtocols(view: HTMLElement, api: API, clinic: string, signer: string) {
+  const base = "/v1/director/clinics/" + encodeURIComponent(clinic);
+  const box = h("div", { id: "protocols" });
+  const load = async () => {
+    const ps: any[] = (await api.json("GET", base + "/protocols")).protocols;
+    box.replaceChildren(h("table", { id: "protocol-table" }, h("caption", null, "Protocols and standing orders by treatment"),
+      h("thead", null, h("tr", null, ["Treatment", "In force", "Versions"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, ps.map((p) => h("tr", { "data-treatment": p.treatment },
+        h("td", null, tname(p.treatment)),
+        h("td", null, p.active ? "Version " + p.active.version + ": " + p.active.title : "None signed"),
+        h("td", null, p.versions.length
+          ? h("ul", null, p.versions.map((v: any) => h("li", { "data-version": String(v.version) },
+              h("span", { class: "text" }, "v" + v.version + " “" + v.title + "” — " + v.standing_order.product + ", " + v.standing_order.dose + ". "),
+              v.signature
+                ? "Signed by " + v.signature.name + " on " + fmtDay(v.signature.signed_at)
+                : [h("strong", null, "Unsigned"), " ", h("button", { type: "button", "aria-label": `Sign ${tname(p.treatment)} protocol version ${v.version}`, onclick: () => sign(p.treatment, v.version) }, "Sign")])))
+          : "No protocol written")))),
+    ));
+  };
+  const sign = async (treatment: string, version: number) => {
+    try {
+      await api.json("POST", `${base}/protocols/${encodeURIComponent(treatment)}/versions/${version}/sign`, { accepted: true, name: signer }, { "Idempotency-Key": idemKey() });
+      announce("Protocol signed.");
+      await load();
+    } catch (x) {
+      announce(failure(x));
+    }
+  };
+  view.append(h("h1", null, "Protocols"), h("p", null, "A version is in force once you sign it, until you sign a later one. Signing records your name as e-signature: " + signer + "."), box);
+  await load();
+}
+
+export async function directorReadiness(view: HTMLElement, api: API, clinic: string) {
+  const base = "/v1/director/clinics/" + encodeURIComponent(clinic);
+  const box = h("div", { id: "readiness" });
+  const formBox = h("div", { id: "attest" });
+  const out = h("div", { id: "attest-result", role: "status" });
+  const load = async () => {
+    const r = await api.json("GET", base + "/readiness");
+    box.replaceChildren(readinessTable(r.readiness, (x) => x.status === "ready"
+      ? h("button", { type: "button", "aria-label": "Revoke " + tname(x.treatment) + " readiness", onclick: () => revoke(x.treatment) }, "Revoke")
+      : null));
+    const treatment = h("select", { id: "at-treatment" }, r.readiness.map((x: any) => h("option", { value: x.treatment }, tname(x.treatment)))) as HTMLSelectElement;
+    const items = h("fieldset", { id: "at-items" });
+    const drawItems = () => {
+      const need: string[] = r.readiness.find((x: any) => x.treatment === treatment.value)?.required_items || [];
+      items.replaceChildren(h("legend", null, "I attest that the clinic has"),
+        ...need.map((it) => h("div", null, h("label", { class: "inline" }, h("input", { type: "checkbox", name: "item", value: it }), " " + (r.items[it] || it)))));
+    };
+    treatment.addEventListener("change", drawItems);
+    drawItems();
+    const form = h("form", { id: "attest-form" },
+      h("label", { for: "at-treatment" }, "Treatment"), treatment, items,
+      h("label", { for: "at-drill" }, "Last emergency drill"), h("input", { id: "at-drill", type: "date" }),
+      h("label", { for: "at-months" }, "Valid for (months, 1–12)"), h("input", { id: "at-months", type: "number", min: 1, max: 12, value: 12 }),
+      h("p", null, h("button", { type: "submit", class: "primary" }, "Attest readiness")),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const checked: Record<string, boolean> = {};
+      form.querySelectorAll("input[name=item]:checked").forEach((x) => (checked[(x as HTMLInputElement).value] = true));
+      const v = (id: string) => (form.querySelector("#" + id) as HTMLInputElement).value;
+      try {
+        await api.json("PUT", base + "/readiness/" + encodeURIComponent(treatment.value), { items: checked, last_drill_on: v("at-drill"), valid_months: Number(v("at-months")) || 0 });
+        out.replaceChildren(h("p", null, tname(treatment.value) + ": readiness attested."));
+        await load();
+      } catch (x) {
+        out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+      }
+    });
+    formBox.replaceChildren(h("h2", null, "Attest readiness"), h("p", { class: "muted text" }, r.basis), form);
+  };
+  const revoke = async (treatment: string) => {
+    const reason = (document.getElementById("rk-reason") as HTMLInputElement).value.trim();
+    try {
+      await api.json("POST", `${base}/readiness/${encodeURIComponent(treatment)}/revoke`, { reason }, { "Idempotency-Key": idemKey() });
+      out.replaceChildren(h("p", null, tname(treatment) + ": readiness revoked; the widget no longer offers it."));
+      await load();
+    } catch (x) {
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+    }
+  };
+  view.append(
+    h("h1", null, "Emergency readiness"),
+    h("p", null, "A treatment is offered to patients only while its readiness is attested and not expired or revoked."),
+    box,
+    h("div", null, h("label", { for: "rk-reason" }, "Reason for a revocation"), h("input", { id: "rk-reason", type: "text" })),
+    out, formBox,
+  );
+  await load();
+}
+
+export async function directorAdverseEvents(view: HTMLElement, api: API, clinic: string) {
+  const path = "/v1/director/clinics/" + encodeURIComponent(clinic) + "/adverse-events";
+  const evs = (await api.json("GET", path)).items;
+  view.append(h("h1", null, "Adverse events"), exportButtons(api, path, "adverse-events-" + clinic), adverseTable(evs));
+}

@@ -1,0 +1,245 @@
+// Browser tests of the dashboard's medical-oversight pages (issue 11):
+// Debian chromium via playwright-core against the local server (-dev) on
+// loopback. Coast Aesthetics (demo seed) is directed by md_coast.
+//
+// Expiry is real, not mocked: a first server runs with its clock a little
+// over a year back (-dev-clock-offset) and the director attests neurotoxin
+// readiness there; the second server, on the same data folder and the real
+// clock, finds that attestation expired.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startConsoles, call, providerAuth, queuedExam, noViolations, signIn, XSS_NAME } from "./consoles-harness.mjs";
+
+const OFFSET_HOURS = 9000; // 375 days: a 12-month attestation made then has expired
+const XSS_EVENT = `Swelling <img src=x onerror="window.__pwned=4"> after filler`;
+const XSS_REASON = `Wait until after pregnancy <script>window.__pwned=5</script>`;
+let env, dataDir, md, flaggedApproved, flaggedDeferred;
+
+const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+async function directorAuth(id = "md_coast") {
+  const r = await call(env, "POST", "/dev/director-token", { director_id: id });
+  assert.equal(r.status, 200, r.text);
+  return r.json.token;
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "gf-director-data-"));
+  // A year back: attest neurotoxin readiness (valid 12 months).
+  env = await startConsoles({ dataDir, args: ["-dev-clock-offset", `-${OFFSET_HOURS}h`] });
+  const shiftedNow = Date.now() - OFFSET_HOURS * 3600e3;
+  const old = await call(env, "PUT", "/v1/director/clinics/clinic_coast/readiness/neurotoxin",
+    { items: { anaphylaxis_kit: true, escalation_plan: true }, last_drill_on: day(shiftedNow - 7 * 86400e3) },
+    { Authorization: "Bearer " + (await directorAuth()) });
+  assert.equal(old.status, 201, old.text);
+  await env.stop();
+  // Today, on the same data.
+  env = await startConsoles({ dataDir });
+  md = await directorAuth();
+});
+after(async () => {
+  if (env) await env.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function page(signInAs) {
+  const p = await env.browser.newPage();
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e)));
+  await p.goto(`${env.api}/dashboard/`);
+  await p.waitForSelector("#signin");
+  if (signInAs === "director") {
+    await p.fill("#md-token", md);
+    await p.click("#md-form button[type=submit]");
+    await p.waitForSelector("#tab-reviews");
+  } else {
+    await signIn(p, signInAs);
+    await p.waitForSelector("#exams-table, #exam-list p");
+  }
+  return { p, errors };
+}
+
+test("an expired readiness attestation: the widget leaves the treatment out, exams are refused, and the clinic's oversight page says why; axe is clean", async () => {
+  const cfg = await call(env, "GET", "/v1/widget/config", undefined, { "X-Goodfaith-Key": "pk_test_coast" });
+  assert.equal(cfg.status, 200, cfg.text);
+  assert.ok(!cfg.json.treatments.some((t) => t.id === "neurotoxin"), "neurotoxin is not offered after expiry");
+  const refused = await call(env, "POST", "/v1/exams", { patient: { first_name: "A", last_name: "B", dob: "1990-01-01", email: "a@example.com", state: "TX" }, treatments: ["neurotoxin"] }, { "X-Goodfaith-Key": "pk_test_coast" });
+  assert.equal(refused.status, 422, refused.text);
+  assert.equal(refused.json.error.code, "treatment_not_ready");
+
+  const { p, errors } = await page("clinic_coast");
+  await p.click("#tab-oversight");
+  await p.waitForSelector("#readiness-table");
+  const why = await p.locator("#not-offered").innerText();
+  assert.match(why, /Neurotoxin: the emergency-readiness attestation for Neurotoxin.* expired on \d{4}-\d{2}-\d{2}; the medical director must attest again: Anaphylaxis kit/);
+  assert.match(why, /Dermal filler: the medical director has not attested emergency readiness .*Hyaluronidase/);
+  assert.equal(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .status').innerText(), "Expired");
+  assert.match(await p.locator("#md-list").innerText(), /Morgan Hale, MD/);
+  await noViolations(p, "clinic oversight");
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test("the director attests readiness again, a chart is reviewed and completion updates, a protocol version is signed, readiness is revoked; patient HTML is text; axe is clean", async () => {
+  const { p, errors } = await page("director");
+  assert.match(await p.locator("#who").innerText(), /Morgan Hale, MD \(medical director\)/);
+
+  // Readiness: attest neurotoxin in the form (an item left out is refused).
+  await p.click("#tab-readiness");
+  await p.waitForSelector("#attest-form");
+  assert.equal(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .status').innerText(), "Expired");
+  await noViolations(p, "director readiness");
+  await p.selectOption("#at-treatment", "neurotoxin");
+  await p.check('#at-items input[value="anaphylaxis_kit"]');
+  await p.fill("#at-drill", day(Date.now() - 3 * 86400e3));
+  await p.click("#attest-form button[type=submit]");
+  await p.waitForSelector("#attest-result .error");
+  assert.match(await p.locator("#attest-result").innerText(), /items\.escalation_plan/);
+  await p.check('#at-items input[value="anaphylaxis_kit"]');
+  await p.check('#at-items input[value="escalation_plan"]');
+  await p.click("#attest-form button[type=submit]");
+  await p.waitForSelector("text=Neurotoxin: readiness attested.");
+  assert.equal(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .status').innerText(), "Ready");
+
+  // Two flagged exams (pregnancy) are decided: both are in the review sample.
+  const prov = await providerAuth(env, "prov_tx_md");
+  flaggedApproved = await queuedExam(env, {}, "pk_test_coast");
+  flaggedDeferred = await queuedExam(env, { first_name: "Bea", last_name: "Ruiz", email: "bea@example.com" }, "pk_test_coast");
+  for (const id of [flaggedApproved, flaggedDeferred]) assert.equal((await call(env, "POST", `/v1/provider/exams/${id}/claim`, undefined, prov)).status, 200);
+  const a = await call(env, "POST", `/v1/provider/exams/${flaggedApproved}/decision`, {
+    outcome: "approved", orders: [{ treatment: "neurotoxin", product: "Dysport", dose: "50 units", route: "intramuscular", refills: 0 }], attestation: { accepted: true },
+  }, prov);
+  assert.equal(a.status, 201, a.text);
+  const d = await call(env, "POST", `/v1/provider/exams/${flaggedDeferred}/decision`, { outcome: "deferred", reason: XSS_REASON }, prov);
+  assert.equal(d.status, 200, d.text);
+
+  // Chart review: nothing reviewed yet; a concern needs a note; completion moves.
+  await p.click("#tab-reviews");
+  await p.waitForSelector("#review-table");
+  assert.match(await p.locator("#cr-summary").innerText(), /^0 of 2 sampled chart\(s\) reviewed \(0% complete\); 0 overdue; 0 concern\(s\)/);
+  assert.equal(await p.locator(`#review-table tr[data-exam="${flaggedApproved}"] .review-status`).innerText(), "To review");
+  await noViolations(p, "review queue");
+  await p.click(`#review-table tr[data-exam="${flaggedApproved}"] button`);
+  await p.waitForSelector("#review-form");
+  assert.equal(await p.locator("#rv-patient").innerText(), `${XSS_NAME} Lopez, born 1988-02-03, TX`);
+  assert.match(await p.locator("#rv-answers").innerText(), /<script>window\.__pwned=2<\/script><b>bold<\/b> & aspirin/);
+  assert.equal(await p.locator("#review-panel img, #review-panel script, #review-panel b").count(), 0);
+  await noViolations(p, "chart review");
+  await p.check('input[name=verdict][value="concern"]');
+  await p.click("#review-form button[type=submit]");
+  await p.waitForSelector("#rv-result .error");
+  assert.match(await p.locator("#rv-result").innerText(), /\(note\)/);
+  await p.fill("#rv-note", "Pregnancy flag: document the advice to wait.");
+  await p.click("#review-form button[type=submit]");
+  await p.waitForSelector("#rv-done");
+  assert.match(await p.locator("#rv-done").innerText(), /md_coast: concern — Pregnancy flag/);
+  assert.match(await p.locator("#cr-summary").innerText(), /^1 of 2 sampled chart\(s\) reviewed \(50% complete\); 0 overdue; 1 concern\(s\)/);
+  assert.equal(await p.locator(`#review-table tr[data-exam="${flaggedApproved}"] .review-status`).innerText(), "Reviewed: concern");
+  // The deferred chart: the provider's reason is text.
+  await p.click(`#review-table tr[data-exam="${flaggedDeferred}"] button`);
+  await p.waitForSelector("#review-form");
+  assert.match(await p.locator("#review-panel").innerText(), /Wait until after pregnancy <script>window\.__pwned=5<\/script>/);
+  await p.click("#review-form button[type=submit]"); // agree
+  await p.waitForSelector("#rv-done");
+  assert.match(await p.locator("#cr-summary").innerText(), /^2 of 2 sampled chart\(s\) reviewed \(100% complete\)/);
+
+  // Protocols: a version written (API) shows unsigned, and is signed here.
+  const proto = await call(env, "POST", "/v1/director/clinics/clinic_coast/protocols", {
+    treatment: "neurotoxin", title: "Glabellar lines <i>v1</i>", text: "Assess, consent, inject.",
+    standing_order: { product: "abobotulinumtoxina_dysport", dose: "50 units", route: "IM", refills: 0, valid_days: 180 },
+  }, { Authorization: "Bearer " + md });
+  assert.equal(proto.status, 201, proto.text);
+  await p.click("#tab-protocols");
+  await p.waitForSelector("#protocol-table");
+  const row = '#protocol-table tr[data-treatment="neurotoxin"]';
+  assert.match(await p.locator(row).innerText(), /v1 “Glabellar lines <i>v1<\/i>” — abobotulinumtoxina_dysport, 50 units\. Unsigned/);
+  assert.match(await p.locator(row).innerText(), /None signed/);
+  await noViolations(p, "protocols");
+  await p.click(`${row} button`);
+  await p.waitForFunction((r) => /Signed by Morgan Hale/.test(document.querySelector(r).textContent), row);
+  assert.match(await p.locator(row).innerText(), /Version 1: Glabellar lines/);
+
+  // Readiness revoked with a reason: the treatment is off the widget at once.
+  await p.click("#tab-readiness");
+  await p.waitForSelector("#attest-form");
+  await p.fill("#rk-reason", "epinephrine used; kit restocking");
+  await p.click('#readiness-table tr[data-treatment="neurotoxin"] button');
+  await p.waitForSelector("text=Neurotoxin: readiness revoked; the widget no longer offers it.");
+  assert.equal(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .status').innerText(), "Revoked");
+  assert.match(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .reason').innerText(), /epinephrine used; kit restocking/);
+  const cfg = await call(env, "GET", "/v1/widget/config", undefined, { "X-Goodfaith-Key": "pk_test_coast" });
+  assert.ok(!cfg.json.treatments.some((t) => t.id === "neurotoxin"), "revoked: neurotoxin not offered");
+  await noViolations(p, "readiness after revocation");
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test("the clinic records an adverse event (HTML in it stays text) and exports CSV and JSON; the director sees and exports it; other clinics and directors see nothing", async () => {
+  assert.ok(flaggedApproved, "runs after the review test");
+  const { p, errors } = await page("clinic_coast");
+  await p.click("#tab-adverse");
+  await p.waitForSelector("#ae-form");
+  await p.waitForSelector("#ae-none");
+  await noViolations(p, "adverse events");
+  // Bad input is refused with the field named, and nothing is recorded.
+  await p.fill("#ae-exam", "exam_nope");
+  await p.click("#ae-form button[type=submit]");
+  await p.waitForSelector("#ae-result .error");
+  await p.fill("#ae-exam", flaggedApproved);
+  await p.selectOption("#ae-type", "allergic_reaction");
+  await p.selectOption("#ae-severity", "moderate");
+  await p.fill("#ae-when", new Date(Date.now() - 2 * 3600e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16));
+  await p.fill("#ae-description", XSS_EVENT);
+  await p.fill("#ae-actions", "=cold compress; antihistamine");
+  await p.click("#ae-form button[type=submit]");
+  await p.waitForSelector("#ae-table");
+  assert.match(await p.locator("#ae-result").innerText(), /Recorded ae_|Recorded [a-z]+_/);
+  const rowText = await p.locator("#ae-table tbody tr").first().innerText();
+  assert.ok(rowText.includes(XSS_EVENT), rowText);
+  assert.match(rowText, new RegExp(flaggedApproved));
+  assert.match(rowText, /pso_/);
+  assert.match(rowText, /allergic reaction\s+moderate/);
+  assert.equal(await p.locator("#ae-table img").count(), 0);
+  await noViolations(p, "adverse event recorded");
+
+  const [csvDl] = await Promise.all([p.waitForEvent("download"), p.click("#ae-csv")]);
+  const csv = readFileSync(await csvDl.path(), "utf8");
+  assert.match(csv, new RegExp(flaggedApproved));
+  assert.ok(csv.includes("'=cold compress"), "formula cells are neutralised: " + csv);
+  const [jsonDl] = await Promise.all([p.waitForEvent("download"), p.click("#ae-json")]);
+  const items = JSON.parse(readFileSync(await jsonDl.path(), "utf8")).items;
+  assert.equal(items.length, 1);
+  assert.equal(items[0].description, XSS_EVENT);
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(errors, []);
+  await p.close();
+
+  // The director's view and export.
+  const dir = await page("director");
+  await dir.p.click("#tab-md-adverse");
+  await dir.p.waitForSelector("#ae-table");
+  assert.ok((await dir.p.locator("#ae-table").innerText()).includes(XSS_EVENT));
+  await noViolations(dir.p, "director adverse events");
+  const [dl] = await Promise.all([dir.p.waitForEvent("download"), dir.p.click("#ae-csv")]);
+  assert.match(readFileSync(await dl.path(), "utf8"), new RegExp(flaggedApproved));
+  assert.deepEqual(dir.errors, []);
+  await dir.p.close();
+
+  // Tenancy: Glow's admin sees no event; md_coast does not direct Glow.
+  const glow = await call(env, "GET", "/v1/clinic/adverse-events", undefined, { Authorization: "Bearer sk_test_glow" });
+  assert.deepEqual(glow.json.items, []);
+  for (const path of ["reviews", "adverse-events", "readiness", "protocols"]) {
+    assert.equal((await call(env, "GET", `/v1/director/clinics/clinic_glow/${path}`, undefined, { Authorization: "Bearer " + md })).status, 404, path);
+  }
+  // A bad director token does not open the dashboard.
+  const bad = await env.browser.newPage();
+  await bad.goto(`${env.api}/dashboard/`);
+  await bad.fill("#md-token", "x.y.z");
+  await bad.click("#md-form button[type=submit]");
+  await bad.waitForSelector("text=/director token was not accepted/");
+  await bad.close();
+});
