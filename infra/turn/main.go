@@ -28,18 +28,40 @@ import (
 	"github.com/goodfaith/goodfaith/internal/ice"
 )
 
+// options are the command line.
+type options struct {
+	listen, relayIP, realm, secretFile string
+	minPort, maxPort                   uint
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("turn", flag.ContinueOnError)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:3478", "UDP address to listen on")
+	fs.StringVar(&o.relayIP, "relay-ip", "127.0.0.1", "address relayed candidates advertise (the host's public IP)")
+	fs.StringVar(&o.realm, "realm", "goodfaith", "TURN realm")
+	fs.StringVar(&o.secretFile, "secret-file", "", "file holding the shared secret (instead of TURN_SECRET)")
+	fs.UintVar(&o.minPort, "min-port", 0, "lowest UDP port of relays (0: any free port)")
+	fs.UintVar(&o.maxPort, "max-port", 0, "highest UDP port of relays")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return o, nil
+}
+
 func main() {
-	listen := flag.String("listen", "127.0.0.1:3478", "UDP address to listen on")
-	relayIP := flag.String("relay-ip", "127.0.0.1", "address relayed candidates advertise (the host's public IP)")
-	realm := flag.String("realm", "goodfaith", "TURN realm")
-	secretFile := flag.String("secret-file", "", "file holding the shared secret (instead of TURN_SECRET)")
-	minPort := flag.Uint("min-port", 0, "lowest UDP port of relays (0: any free port)")
-	maxPort := flag.Uint("max-port", 0, "highest UDP port of relays")
-	flag.Parse()
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "turn:", err)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	secret, err := readSecret(*secretFile, os.Getenv("TURN_SECRET"))
+	secret, err := readSecret(o.secretFile, os.Getenv("TURN_SECRET"))
 	if err == nil {
-		err = run(ice.TURNConfig{Listen: *listen, Realm: *realm, Secret: secret, Log: log}, *relayIP, *minPort, *maxPort)
+		err = run(ice.TURNConfig{Listen: o.listen, Realm: o.realm, Secret: secret, Log: log}, o.relayIP, o.minPort, o.maxPort)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "turn:", err)
