@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -14,9 +15,11 @@ import (
 // Claims of a medical director's token.
 const (
 	// RoleClaim names the caller's role; a director's token carries
-	// "medical_director" (in Cognito, set by the pre-token-generation trigger
-	// for members of the medical-directors group).
+	// "medical_director" (the local dev issuer's), or else is of a member of
+	// CognitoDirectorsGroup (Cognito's, through CognitoGroupsClaim).
 	RoleClaim = "goodfaith:role"
+	// CognitoDirectorsGroup holds the medical directors.
+	CognitoDirectorsGroup = "medical-directors"
 	// DirectorIDClaim names the director; without it the director id is sub.
 	DirectorIDClaim = "goodfaith:director_id"
 )
@@ -25,7 +28,8 @@ const (
 // ProviderVerifier (algorithm, kid, signature against the issuer's JWKS,
 // issuer, exp, nbf, iat, token_use, the aud/client_id rule) with the
 // directors' own audience, and a goodfaith:role claim equal to
-// "medical_director". A provider's token (another audience, no role claim)
+// "medical_director" or membership of the medical-directors group (as
+// Cognito issues them: cognito:groups). A provider's token (another audience, no role claim)
 // is therefore never a director's, and a director's is never a provider's.
 type DirectorVerifier struct {
 	Issuer   string
@@ -49,8 +53,18 @@ func (v *DirectorVerifier) Verify(ctx context.Context, token string) (Principal,
 
 type directorClaims struct {
 	identityClaims
-	Role       string  `json:"goodfaith:role,omitempty"`
-	DirectorID *string `json:"goodfaith:director_id,omitempty"`
+	Role          string   `json:"goodfaith:role,omitempty"`
+	DirectorID    *string  `json:"goodfaith:director_id,omitempty"`
+	CognitoGroups []string `json:"cognito:groups,omitempty"`
+}
+
+// role is goodfaith:role, else the director's role for a member of the
+// medical-directors group.
+func (c *directorClaims) role() string {
+	if c.Role == "" && slices.Contains(c.CognitoGroups, CognitoDirectorsGroup) {
+		return string(RoleDirector)
+	}
+	return c.Role
 }
 
 var _ jwt.ClaimsValidator = (*directorClaims)(nil)
@@ -66,7 +80,7 @@ func (c *directorClaims) directorID() string {
 // and a well-formed director id.
 func (c *directorClaims) Validate() error {
 	errs := c.identityErrors()
-	if c.Role != string(RoleDirector) {
+	if c.role() != string(RoleDirector) {
 		errs = append(errs, fmt.Errorf("%w: role", errBadClaim))
 	}
 	if !validID(c.directorID()) {
