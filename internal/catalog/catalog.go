@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -75,11 +76,18 @@ type Product struct {
 	Imported           bool     `json:"imported,omitempty"`
 	Manufacturer       string   `json:"manufacturer,omitempty"`
 	ControlledSchedule string   `json:"controlled_schedule,omitempty"`
-	NDC                string   `json:"ndc,omitempty"`
-	Routes             []string `json:"routes"`
-	UsualDoses         []Dose   `json:"usual_doses"`
-	Uncertain          string   `json:"uncertain,omitempty"`
-	Sources            []string `json:"sources"`
+	// NDCs are the product's package NDCs in the FDA's 10-digit
+	// labeler-product-package form (4-4-2, 5-3-2 or 5-4-1), as found in
+	// NDCSource (a key of Sources). NDCReview says why an FDA-approved drug
+	// or biologic has none, or what is incomplete: such entries stay
+	// marked for the medical director's review.
+	NDCs       []string `json:"ndcs,omitempty"`
+	NDCSource  string   `json:"ndc_source,omitempty"`
+	NDCReview  string   `json:"ndc_review,omitempty"`
+	Routes     []string `json:"routes"`
+	UsualDoses []Dose   `json:"usual_doses"`
+	Uncertain  string   `json:"uncertain,omitempty"`
+	Sources    []string `json:"sources"`
 }
 
 // Orderable reports whether a PSO may ever name the product (given the
@@ -157,6 +165,9 @@ func Parse(data []byte) (*Catalog, error) {
 				return nil, fmt.Errorf("catalog: %s cites unknown source %q", p.ID, s)
 			}
 		}
+		if err := c.checkNDCs(p); err != nil {
+			return nil, err
+		}
 		if _, dup := c.byID[p.ID]; dup {
 			return nil, fmt.Errorf("catalog: duplicate id %s", p.ID)
 		}
@@ -169,6 +180,38 @@ func Parse(data []byte) (*Catalog, error) {
 		}
 	}
 	return &c, nil
+}
+
+// ndcShape is the FDA's 10-digit NDC: labeler-product-package as 4-4-2,
+// 5-3-2 or 5-4-1 digits.
+var ndcShape = regexp.MustCompile(`^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d)$`)
+
+// checkNDCs holds a product's NDCs to their shape and their source, and an
+// approved drug or biologic without them to a stated review reason.
+func (c *Catalog) checkNDCs(p Product) error {
+	drug := p.FDAStatus == ApprovedDrug || p.FDAStatus == ApprovedBiologic
+	switch {
+	case len(p.NDCs) > 0 && !drug && !p.FDAStatus.Compounded():
+		return fmt.Errorf("catalog: %s: only drugs and biologics carry NDCs (devices have UDIs)", p.ID)
+	case len(p.NDCs) > 0 && p.NDCSource == "":
+		return fmt.Errorf("catalog: %s lists NDCs without ndc_source", p.ID)
+	case p.NDCSource != "" && c.Sources[p.NDCSource] == (Source{}):
+		return fmt.Errorf("catalog: %s: ndc_source %q is not a source", p.ID, p.NDCSource)
+	case drug && len(p.NDCs) == 0 && p.NDCReview == "":
+		return fmt.Errorf("catalog: %s is an approved drug without NDCs and says not why (ndc_review)", p.ID)
+	}
+	labeler := ""
+	for _, n := range p.NDCs {
+		if !ndcShape.MatchString(n) {
+			return fmt.Errorf("catalog: %s: NDC %q is not 10 digits as 4-4-2, 5-3-2 or 5-4-1", p.ID, n)
+		}
+		l, _, _ := strings.Cut(n, "-")
+		if labeler != "" && l != labeler {
+			return fmt.Errorf("catalog: %s: NDCs of different labelers (%s, %s)", p.ID, labeler, l)
+		}
+		labeler = l
+	}
+	return nil
 }
 
 // ByID returns the product with id.

@@ -14,6 +14,11 @@
 // Products of category "emergency" (e.g. hyaluronidase) are catalogued for
 // readiness, not for ordering.
 //
+// NDCs are recorded only as found in a cited source, in the FDA's 10-digit
+// form (4-4-2, 5-3-2 or 5-4-1, checked when the data is parsed); an approved
+// drug or biologic without them, or with a partial list, carries an
+// ndc_review saying so, for the medical director's review.
+//
 // Lookup resolves what a provider typed ("Botox", "Botox (onabotulinumtoxinA)",
 // a catalogue id) to one product, or reports ErrUnknownProduct.
 package catalog
