@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,6 +90,7 @@ type CostResult struct {
 	PerExamLines map[string]float64 `json:"per_exam_lines"`
 	Usage        cost.Usage         `json:"usage"`
 	DynamoCalls  map[string]int64   `json:"dynamodb_calls"`
+	DynamoGets   map[string]int64   `json:"dynamodb_gets_by_key"` // GetItem calls by the kind of key read`
 	S3Calls      map[string]int64   `json:"s3_calls"`
 }
 
@@ -292,6 +294,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		p, _ := cost.LoadPrices()
 		est, _ := cost.Compute(p, res.Cost.Usage, *charged)
 		est.Print(stdout, p)
+		printGets(stdout, res.Cost.DynamoGets, res.Decided)
 	}
 	if *jsonOut != "" {
 		raw, _ := json.MarshalIndent(res, "", "  ")
@@ -304,6 +307,25 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printGets prints the DynamoDB GetItem calls per decided exam by the kind
+// of key read, most first: where the round trips go.
+func printGets(w io.Writer, gets map[string]int64, exams int64) {
+	if exams == 0 || len(gets) == 0 {
+		return
+	}
+	kinds := make([]string, 0, len(gets))
+	var total int64
+	for k, n := range gets {
+		kinds = append(kinds, k)
+		total += n
+	}
+	sort.Slice(kinds, func(i, j int) bool { return gets[kinds[i]] > gets[kinds[j]] })
+	fmt.Fprintf(w, "DynamoDB GetItem per decided exam: %.1f, by key (pk sk):\n", float64(total)/float64(exams))
+	for _, k := range kinds {
+		fmt.Fprintf(w, "  %-40s %6.2f\n", k, float64(gets[k])/float64(exams))
+	}
 }
 
 // cpuTime is the user and system CPU this process has used.
@@ -347,7 +369,7 @@ func writeProfile(name, path string, stderr io.Writer) {
 type meterSnapshot struct {
 	apiRequests, streamInvocations, signs, tier1, tier2, storedBytes int64
 	apiGBs, consumerGBs, readUnits, writeUnits                       float64
-	ddbCalls, s3Calls                                                map[string]int64
+	ddbCalls, s3Calls, getsByKind                                    map[string]int64
 }
 
 func snapshot(m *meters) meterSnapshot {
@@ -360,6 +382,10 @@ func snapshot(m *meters) meterSnapshot {
 	s.ddbCalls, s.s3Calls = map[string]int64{}, map[string]int64{}
 	for k, v := range m.ddbCalls {
 		s.ddbCalls[k] = v
+	}
+	s.getsByKind = map[string]int64{}
+	for k, v := range m.getsByKind {
+		s.getsByKind[k] = v
 	}
 	for k, v := range m.s3Calls {
 		s.s3Calls[k] = v
@@ -399,7 +425,7 @@ func costOf(s meterSnapshot, r *run, v Verification, memoryMB, charged int) (*Co
 		lines[l.Name] = l.PerExam
 	}
 	return &CostResult{PerExamUSD: est.PerExamUSD, ChargedUSD: float64(charged) / 100, PricesSeen: p.Seen, PerExamLines: lines,
-		Usage: u, DynamoCalls: s.ddbCalls, S3Calls: s.s3Calls}, nil
+		Usage: u, DynamoCalls: s.ddbCalls, DynamoGets: s.getsByKind, S3Calls: s.s3Calls}, nil
 }
 
 func printResult(w io.Writer, res Result) {

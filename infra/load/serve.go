@@ -45,6 +45,7 @@ type meters struct {
 	readUnits   float64
 	writeUnits  float64
 	ddbCalls    map[string]int64
+	getsByKind  map[string]int64 // GetItem calls by the kind of key read (the key's first segment)
 	s3Calls     map[string]int64
 	storedBytes int64
 	memoryMB    int
@@ -59,7 +60,7 @@ func (f *atomicFloat) add(x float64) { f.mu.Lock(); f.v += x; f.mu.Unlock() }
 func (f *atomicFloat) get() float64  { f.mu.Lock(); defer f.mu.Unlock(); return f.v }
 
 func newMeters(memoryMB int) *meters {
-	return &meters{ddbCalls: map[string]int64{}, s3Calls: map[string]int64{}, memoryMB: memoryMB}
+	return &meters{ddbCalls: map[string]int64{}, getsByKind: map[string]int64{}, s3Calls: map[string]int64{}, memoryMB: memoryMB}
 }
 
 // gbs is memory × duration rounded up to the millisecond, as Lambda bills.
@@ -135,6 +136,8 @@ func (m *meters) awsRecorder(st *middleware.Stack) error {
 				v.ReturnConsumedCapacity = total
 			case *dynamodb.GetItemInput:
 				v.ReturnConsumedCapacity = total
+				kind := keyKind(v.Key)
+				defer func() { m.mu.Lock(); m.getsByKind[kind]++; m.mu.Unlock() }()
 			case *dynamodb.QueryInput:
 				v.ReturnConsumedCapacity = total
 			case *dynamodb.ScanInput:
@@ -192,6 +195,21 @@ func (m *meters) awsRecorder(st *middleware.Stack) error {
 			m.mu.Unlock()
 			return out, md, err
 		}), middleware.After)
+}
+
+// keyKind is what a GetItem reads: its partition key up to the first '#'
+// and its sort key's likewise ("EXAM #META"), so that the reads a run makes
+// per exam can be told apart.
+func keyKind(key map[string]ddbtypes.AttributeValue) string {
+	seg := func(name string) string {
+		v, ok := key[name].(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return "?"
+		}
+		s, _, _ := strings.Cut(v.Value, "#")
+		return s
+	}
+	return seg("pk") + " " + seg("sk")
 }
 
 func unit(c *ddbtypes.ConsumedCapacity) float64 {
