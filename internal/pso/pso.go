@@ -117,10 +117,10 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 		}
 	}
 	// The PDF depends only on the signed order, and rendering it is the
-	// approval's largest CPU cost (fpdf parses and subsets the fonts every
-	// time): render it while the attempt and the JWS are written, which
-	// wait on a commit and an fsync, instead of after them. The channel is
-	// buffered so that an early return leaves no goroutine blocked.
+	// approval's largest CPU cost: render it while the attempt and the JWS
+	// are written, which wait on a commit and an fsync, instead of after
+	// them. The channels here are buffered so that an early return leaves
+	// no goroutine blocked.
 	rendered := make(chan renderedPDF, 1)
 	go func(doc Document, jws string) {
 		pdf, err := RenderPDF(PDFInput{Doc: doc, JWS: jws, KeyID: is.Signer.KeyID(), VerifyURL: is.verifyURL(doc.ID)})
@@ -148,19 +148,29 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 	jwsSum := sha256Hex([]byte(jws))
 	// The keys carry the digests: an attempt that crashed after its writes
 	// leaves its own objects, and a retry never collides with another's.
-	jwsObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + jwsSum[:16] + ".jws", Body: []byte(jws), ContentType: "application/jose", RetainUntil: retain}, jwsSum)
-	if err != nil {
-		return Record{}, nil, err
-	}
+	// The two objects are independent (each key carries its own digest,
+	// and the attempt recorded above is what a retry starts from), so
+	// they are written at once: one round trip to object storage instead
+	// of two in a row.
+	jwsWritten := make(chan writtenObject, 1)
+	go func() {
+		obj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + jwsSum[:16] + ".jws", Body: []byte(jws), ContentType: "application/jose", RetainUntil: retain}, jwsSum)
+		jwsWritten <- writtenObject{obj, err}
+	}()
 	r := <-rendered
 	if r.err != nil {
 		return Record{}, nil, r.err
 	}
 	pdf, pdfSum := r.pdf, sha256Hex(r.pdf)
-	pdfObj, err := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + pdfSum[:16] + ".pdf", Body: pdf, ContentType: "application/pdf", RetainUntil: retain}, pdfSum)
-	if err != nil {
-		return Record{}, nil, err
+	pdfObj, pdfErr := is.putOnce(ctx, blob.PutInput{Key: "psos/" + doc.ID + "/" + pdfSum[:16] + ".pdf", Body: pdf, ContentType: "application/pdf", RetainUntil: retain}, pdfSum)
+	w := <-jwsWritten
+	if w.err != nil {
+		return Record{}, nil, w.err
 	}
+	if pdfErr != nil {
+		return Record{}, nil, pdfErr
+	}
+	jwsObj := w.obj
 	rec := Record{
 		ID: doc.ID, ExamID: doc.ExamID, ClinicID: clinicID, JWS: jws, SHA256: jwsSum, DocSHA256: docSum,
 		ObjectKey: jwsObj.Key, ObjectVer: jwsObj.VersionID,
@@ -184,6 +194,12 @@ func (is Issuer) Issue(ctx context.Context, doc Document, clinicID string) (Reco
 // renderedPDF is RenderPDF's answer, handed back by the goroutine that ran it.
 type renderedPDF struct {
 	pdf []byte
+	err error
+}
+
+// writtenObject is putOnce's answer, likewise.
+type writtenObject struct {
+	obj blob.Object
 	err error
 }
 
