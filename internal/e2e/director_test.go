@@ -249,8 +249,10 @@ func openWithClock(t *testing.T, clk clock.Clock) *env {
 }
 
 func TestDirectorReadinessExpiry(t *testing.T) {
-	clk := clock.NewFake(time.Now().UTC())
-	e := openWithClock(t, clk)
+	forEachHomeWithClock(t, time.Now().UTC(), testReadinessExpiry)
+}
+
+func testReadinessExpiry(t *testing.T, e *env, clk *clock.Fake) {
 	md := e.directorToken("md_c")
 	w := hdr{"X-Goodfaith-Key": pkC, "Origin": "https://clinic-c.example"}
 	treatments := func() []string {
@@ -365,6 +367,17 @@ func TestDirectorChartReview(t *testing.T) {
 		// An exam of another clinic is not in this queue.
 		other, _ := e.queued()
 		e.must(404, e.do("GET", "/v1/director/clinics/clinic_c/reviews/"+other, md, nil))
+		// Clinic D's oversight and its director's queue show nothing of clinic C.
+		ovD := e.must(200, e.do("GET", "/v1/clinic/oversight", bearer(skD), nil)).json(t)
+		if tot := ovD["chart_review"].(map[string]any)["totals"].(map[string]any); tot["decided"] != 0.0 || tot["sampled"] != 0.0 {
+			t.Fatalf("clinic_d's chart review: %v", tot)
+		}
+		if ds := ovD["medical_directors"].([]any); len(ds) != 1 || ds[0].(map[string]any)["id"] != "md_d" {
+			t.Fatalf("clinic_d's directors: %v", ds)
+		}
+		if items := e.must(200, e.do("GET", "/v1/director/clinics/clinic_d/reviews", bearer(e.directorToken("md_d")), nil)).json(t)["items"].([]any); len(items) != 0 {
+			t.Fatalf("md_d's queue: %v", items)
+		}
 	})
 }
 
