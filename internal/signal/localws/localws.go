@@ -64,7 +64,14 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := e.IDs.New("conn")
+	// The socket takes messages from the moment its connection is
+	// recorded: a ring sent while the upgrade is under way waits in the
+	// outbox (before, the hub did not know the id yet and answered gone,
+	// and the handler dropped the new connection).
+	out := &outbox{msgs: make(chan []byte, OutboxSize), full: make(chan struct{})}
+	e.Hub.Add(id, out.send)
 	if _, err := e.Handler.Connect(r.Context(), id, r.URL.Query().Get("token")); err != nil {
+		e.Hub.Remove(id)
 		if errors.Is(err, signal.ErrUnauthorized) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid patient token or provider token is required in ?token=")
 			return
@@ -77,29 +84,21 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// embedded in may open the socket.
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
 	if err != nil {
+		e.Hub.Remove(id)
 		_ = e.Handler.Disconnect(context.WithoutCancel(r.Context()), id)
 		return
 	}
 	if !e.track(id, ws) {
+		e.Hub.Remove(id)
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		_ = e.Handler.Disconnect(context.WithoutCancel(r.Context()), id)
 		return
 	}
 	defer e.wg.Done()
 	ws.SetReadLimit(signal.MaxMessageBytes)
-	outbox := make(chan []byte, OutboxSize)
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(r.Context()))
 	e.wg.Add(1)
-	go e.write(writerCtx, ws, outbox)
-	e.Hub.Add(id, func(_ context.Context, msg []byte) error {
-		select {
-		case outbox <- msg:
-			return nil
-		default:
-			ws.CloseNow()
-			return errOutboxFull
-		}
-	})
+	go e.write(writerCtx, ws, out)
 	ctx, cancelAge := context.WithTimeout(r.Context(), MaxConnectionAge)
 	defer cancelAge()
 	defer func() {
@@ -129,16 +128,38 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// outbox holds one socket's messages until its writer writes them.
+type outbox struct {
+	msgs     chan []byte
+	full     chan struct{} // closed when a message did not fit
+	fullOnce sync.Once
+}
+
+// send queues msg, or reports the client gone when the outbox is full
+// (the writer then closes the socket).
+func (o *outbox) send(_ context.Context, msg []byte) error {
+	select {
+	case o.msgs <- msg:
+		return nil
+	default:
+		o.fullOnce.Do(func() { close(o.full) })
+		return errOutboxFull
+	}
+}
+
 // write writes the socket's queued messages in order until ctx ends; a
-// write that fails or takes longer than WriteTimeout closes the socket,
-// which ends its read loop and so disconnects it.
-func (e *Endpoint) write(ctx context.Context, ws *websocket.Conn, outbox <-chan []byte) {
+// full outbox, or a write that fails or takes longer than WriteTimeout,
+// closes the socket, which ends its read loop and so disconnects it.
+func (e *Endpoint) write(ctx context.Context, ws *websocket.Conn, out *outbox) {
 	defer e.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case msg := <-outbox:
+		case <-out.full:
+			ws.CloseNow()
+			return
+		case msg := <-out.msgs:
 			wctx, cancel := context.WithTimeout(ctx, WriteTimeout)
 			err := ws.Write(wctx, websocket.MessageText, msg)
 			cancel()
