@@ -27,9 +27,6 @@ await build({ ...common, entryPoints: [join(root, "src/dashboard/main.ts")], out
 await build({ ...common, entryPoints: [join(root, "src/shared/app.css")], outfile: join(dist, "app.css"), loader: { ".css": "css" } });
 copyFileSync(join(root, "src/console/console.html"), join(dist, "console.html"));
 copyFileSync(join(root, "src/dashboard/dashboard.html"), join(dist, "dashboard.html"));
-// The provider call page for local development (-dev only): issue 7.
-await build({ ...common, entryPoints: [join(root, "src/devcall/main.ts")], outfile: join(dist, "devcall.js"), format: "iife" });
-copyFileSync(join(root, "src/devcall/devcall.html"), join(dist, "devcall.html"));
 writeFileSync(join(dist, "SOURCES.sha256"), sourceHash(root) + "\n");
 
 if (check) {

@@ -141,10 +141,6 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	mux.Handle(widget.Prefix, a.WidgetHandler())
 	mux.Handle(widget.ConsolePrefix, widget.Consoles(consoles))
 	mux.Handle(widget.DashboardPrefix, widget.Consoles(consoles))
-	if dev {
-		// A minimal provider call page (the widget's browser-to-browser video test).
-		mux.Handle(widget.DevCallPrefix, widget.DevCall())
-	}
 	if len(seed.Clinics) > 0 {
 		// The demo clinic page embeds the widget from base; opened as
 		// http://localhost:PORT it is a different origin from the API's.

@@ -23,8 +23,10 @@ export type Phase =
 const NO_SHOW_RINGS = 2;
 
 export interface PhoneDeps {
-  // base is the API's origin (the socket and ICE servers are there).
+  // base is the API's origin (ICE servers, and the socket unless signal).
   base: string;
+  // signal is the signaling WebSocket's URL when it is elsewhere.
+  signal?: string;
   token: string;
   // onRing: a waiting patient's exam the provider may take (or, with
   // action "taken", one another provider accepted).
@@ -82,7 +84,7 @@ export class Phone {
     this.el = h("section", { id: "call", class: "call-panel", "aria-labelledby": "call-h" },
       h("h2", { id: "call-h" }, "Video call"), this.status, this.help, this.stage, this.controls);
     this.call = new Call({
-      signalUrl: signalUrlFor(d.base),
+      signalUrl: d.signal || signalUrlFor(d.base),
       token: d.token,
       examId: "",
       role: "provider",

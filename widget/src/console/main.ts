@@ -556,6 +556,7 @@ async function start() {
   // The signaling socket: online for video rings, and the call panel.
   const p = await Phone.create({
     base: cfg.api || location.href,
+    signal: cfg.signal,
     token: session.token,
     onRing,
     onAccepted: (id) => {

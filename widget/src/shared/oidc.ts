@@ -10,6 +10,9 @@ export interface Config {
   api: string;
   idle_seconds: string;
   poll_ms: string;
+  // signal: the signaling WebSocket's URL when it is not /v1/signal on
+  // the API's origin (AWS: the WebSocket API's own endpoint).
+  signal?: string;
 }
 
 export interface Session {
