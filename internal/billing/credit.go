@@ -5,9 +5,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/goodfaith/goodfaith/internal/audit"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/ids"
+	"github.com/goodfaith/goodfaith/internal/store"
 )
 
 // Limits of a credit.
@@ -28,6 +30,11 @@ type CreditInput struct {
 	ExamID string
 	Reason string
 	By     string // the admin granting it
+	// Audit, if set, builds the audit record of the credit from the line as
+	// posted (its month is known only then); the record is written in the
+	// same store transaction as the line, so there is never a credit
+	// without its audit record, nor a record of a credit that was not made.
+	Audit func(Line) audit.Record
 }
 
 // Credit posts a credit to the clinic's current open month. A repeated id
@@ -49,7 +56,11 @@ func (l Ledger) Credit(ctx context.Context, c directory.Clinic, in CreditInput, 
 	} else if !ids.Valid(in.ID, creditIDPrefix) {
 		return Line{}, fault.Invalid("invalid_id", "id", "a credit id looks like adj_…")
 	}
+	var with func(Line) []store.Op
+	if in.Audit != nil {
+		with = func(ln Line) []store.Op { return []store.Op{in.Audit(ln).Op()} }
+	}
 	return l.post(ctx, c, Line{
 		ID: in.ID, Kind: KindCredit, ExamID: in.ExamID, At: l.Clock.Now().UTC(), AmountCents: -in.AmountCents, Reason: in.Reason, By: in.By,
-	})
+	}, with)
 }

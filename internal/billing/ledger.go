@@ -217,8 +217,10 @@ func (l Ledger) openMonth(ctx context.Context, clinicID string, m Month) (MonthR
 
 // post appends ln (At, Kind, ids and amount set) to the first open month
 // from the month of ln.At in the clinic's timezone, exactly once per unique
-// key. It returns ErrAlreadyPosted when the key was posted before.
-func (l Ledger) post(ctx context.Context, clinic directory.Clinic, ln Line) (Line, error) {
+// key. It returns ErrAlreadyPosted when the key was posted before. with, if
+// set, gives operations to commit in the same transaction as the line as
+// posted (a credit's audit record).
+func (l Ledger) post(ctx context.Context, clinic directory.Clinic, ln Line, with func(Line) []store.Op) (Line, error) {
 	uk := ln.uniqueKey()
 	if _, err := l.Store.Get(ctx, uk); err == nil {
 		return Line{}, ErrAlreadyPosted
@@ -246,11 +248,15 @@ func (l Ledger) post(ctx context.Context, clinic directory.Clinic, ln Line) (Lin
 		}
 		line := ln.item()
 		marker, _ := json.Marshal(map[string]string{"clinic_id": clinic.ID, "month": ln.Month, "line_sk": line.SK})
-		err = l.Store.Transact(ctx,
-			store.Op{Put: &store.Item{PK: uk.PK, SK: uk.SK, Version: 1, Data: marker}, Cond: store.IfAbsent},
-			store.Op{Put: &line, Cond: store.IfAbsent},
+		ops := []store.Op{
+			{Put: &store.Item{PK: uk.PK, SK: uk.SK, Version: 1, Data: marker}, Cond: store.IfAbsent},
+			{Put: &line, Cond: store.IfAbsent},
 			rec.writeOp(next),
-		)
+		}
+		if with != nil {
+			ops = append(ops, with(ln)...)
+		}
+		err = l.Store.Transact(ctx, ops...)
 		if err == nil {
 			return ln, nil
 		}

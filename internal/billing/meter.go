@@ -67,7 +67,7 @@ func (m Meter) Charge(ctx context.Context, c directory.Clinic, e exam.Exam) (Lin
 	}
 	return m.Ledger.post(ctx, c, Line{
 		ID: e.ID, Kind: KindUsage, ExamID: e.ID, Outcome: string(e.Outcome), At: at.UTC(), AmountCents: PriceCents(c),
-	})
+	}, nil)
 }
 
 // PriceCents is what the clinic pays per billable exam.

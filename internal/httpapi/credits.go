@@ -46,20 +46,21 @@ func (a *api) dirCredit(c *call) (reply, error) {
 			return reply{}, err
 		}
 	}
+	// The audit record commits with the credit (billing.CreditInput.Audit).
+	auditID, at := a.IDs.New("aud"), a.Clock.Now().UTC()
 	line, err := a.Billing.Credit(c.r.Context(), c.clinic, billing.CreditInput{
 		ExamID: in.ExamID, AmountCents: in.AmountCents, Reason: in.Reason, By: c.principal.DirectorID,
+		Audit: func(line billing.Line) audit.Record {
+			subject := "CLINIC#" + c.clinic.ID
+			if line.ExamID != "" {
+				subject = line.ExamID
+			}
+			return audit.Record{ID: auditID, At: at, Actor: c.principal.DirectorID, Role: string(auth.RoleDirector),
+				Action: "billing.credit", ExamID: subject,
+				Reason: line.ID + " of " + strconv.FormatInt(-line.AmountCents, 10) + " cents to " + c.clinic.ID + " in " + line.Month + ": " + line.Reason}
+		},
 	}, a.IDs)
 	if err != nil {
-		return reply{}, err
-	}
-	subject := "CLINIC#" + c.clinic.ID
-	if line.ExamID != "" {
-		subject = line.ExamID
-	}
-	rec := audit.Record{ID: a.IDs.New("aud"), At: a.Clock.Now().UTC(), Actor: c.principal.DirectorID, Role: string(auth.RoleDirector),
-		Action: "billing.credit", ExamID: subject,
-		Reason: line.ID + " of " + strconv.FormatInt(-line.AmountCents, 10) + " cents to " + c.clinic.ID + " in " + line.Month + ": " + line.Reason}
-	if err := audit.Append(c.r.Context(), a.Store, rec); err != nil {
 		return reply{}, err
 	}
 	return created(map[string]any{"adjustment": map[string]any{
