@@ -1,8 +1,3 @@
-// Package invite lets a clinic start an exam for a patient: it pre-fills a
-// draft, makes the link the patient opens to finish it, and tells the
-// patient by email (and SMS when a phone is given) through the notifier
-// port. Whether each message went out is kept on the invite, so a failure
-// is visible to the clinic and can be retried, never silent.
 package invite
 
 import (
@@ -41,6 +36,9 @@ type Invite struct {
 	ExpiresAt     time.Time      `json:"expires_at"`
 	CreatedAt     time.Time      `json:"created_at"`
 	Notifications []Notification `json:"notifications"`
+	// Rounds counts the sends made (the creation's and each resend's); it
+	// numbers the next round's message ids.
+	Rounds int `json:"rounds,omitempty"`
 }
 
 // ErrNotFound: no such invite for this clinic.
@@ -73,7 +71,7 @@ func (s *Service) Create(ctx context.Context, c directory.Clinic, in exam.Create
 	}
 	link := s.LinkBase + "?exam=" + url.QueryEscape(e.ID) + "#patient_token=" + url.QueryEscape(tok)
 	inv := Invite{ExamID: e.ID, ClinicID: c.ID, URL: link, ExpiresAt: exp, CreatedAt: s.Clock.Now().UTC(), Notifications: []Notification{}}
-	inv.Notifications = s.send(ctx, c, e, inv)
+	inv.Notifications, inv.Rounds = s.send(ctx, c, e, inv)
 	if err := s.put(ctx, inv, 0); err != nil {
 		return Invite{}, err
 	}
@@ -108,7 +106,7 @@ func (s *Service) Resend(ctx context.Context, c directory.Clinic, examID string)
 	if e.Status != exam.Draft {
 		return Invite{}, fault.Conflict("already_started", "the patient has already submitted this exam")
 	}
-	inv.Notifications = s.send(ctx, c, e, inv)
+	inv.Notifications, inv.Rounds = s.send(ctx, c, e, inv)
 	return inv, s.put(ctx, inv, version)
 }
 
@@ -140,10 +138,16 @@ func (s *Service) put(ctx context.Context, inv Invite, version int64) error {
 	return err
 }
 
-// send delivers each message not yet sent. Message ids are per exam,
-// channel and attempt, so a resend is a new message while a retried send of
-// the same attempt is not.
-func (s *Service) send(ctx context.Context, c directory.Clinic, e exam.Exam, inv Invite) []Notification {
+// send delivers each message not yet sent and returns their fates and the
+// rounds made. Message ids are per exam, channel and round, so every resend
+// is a new message while a retried send of the same round is not.
+func (s *Service) send(ctx context.Context, c directory.Clinic, e exam.Exam, inv Invite) ([]Notification, int) {
+	round := inv.Rounds
+	if round == 0 && len(inv.Notifications) > 0 {
+		// An invite stored before rounds were counted numbered its rounds
+		// by its notifications (at most one per channel): start past them.
+		round = len(inv.Notifications) + 1
+	}
 	sent := map[string]bool{}
 	for _, n := range inv.Notifications {
 		sent[n.Channel] = sent[n.Channel] || n.Status == "sent"
@@ -160,7 +164,7 @@ func (s *Service) send(ctx context.Context, c directory.Clinic, e exam.Exam, inv
 		}
 		now := s.Clock.Now().UTC()
 		m := notify.Message{
-			ID: fmt.Sprintf("invite-%s-%s-%d", e.ID, ch.channel, len(inv.Notifications)), To: ch.to, Channel: ch.channel, At: now,
+			ID: fmt.Sprintf("invite-%s-%s-%d", e.ID, ch.channel, round), To: ch.to, Channel: ch.channel, At: now,
 			Subject: c.Name + " invites you to complete your good-faith exam",
 			Body:    fmt.Sprintf("%s asks you to complete a short medical history before your treatment. Open this link to continue: %s", c.Name, inv.URL),
 		}
@@ -170,7 +174,7 @@ func (s *Service) send(ctx context.Context, c directory.Clinic, e exam.Exam, inv
 		}
 		out = append(out, n)
 	}
-	return out
+	return out, round + 1
 }
 
 func sentAt(inv Invite, channel string) time.Time {
