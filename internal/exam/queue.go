@@ -37,6 +37,15 @@ type QueueItem struct {
 // they are eligible for, nearest its SLA first (which, within one
 // modality, is oldest first).
 func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, error) {
+	return s.QueueFirst(ctx, providerID, 0)
+}
+
+// QueueFirst is the first limit items of Queue (all of them when limit ≤
+// 0). Each state's queue is read in its order and no further than limit
+// eligible exams, so a poll costs the head of the queue, not its length:
+// under load a backlog made every provider's poll read and decode every
+// queued exam, which slowed deciding, which grew the backlog.
+func (s *Service) QueueFirst(ctx context.Context, providerID string, limit int) ([]QueueItem, error) {
 	p, err := s.Directory.Provider(ctx, providerID)
 	if err != nil {
 		return nil, err
@@ -55,6 +64,8 @@ func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, er
 		}
 		seen[l.State] = true
 		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(l.State), Limit: store.MaxQueryLimit}
+		inState := 0
+	state:
 		for {
 			page, err := s.Store.Query(ctx, q)
 			if err != nil {
@@ -85,6 +96,9 @@ func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, er
 					qi.EscalateAt, qi.Deadline, qi.Escalated = &e.SLA.EscalateAt, &e.SLA.Deadline, e.SLA.EscalatedAt != nil
 				}
 				items = append(items, qi)
+				if inState++; limit > 0 && inState == limit {
+					break state // the rest of this state's queue comes after
+				}
 			}
 			if page.Cursor == "" {
 				break
@@ -93,6 +107,9 @@ func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, er
 		}
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].sortKey < items[j].sortKey })
+	if limit > 0 && len(items) > limit {
+		items = items[:limit]
+	}
 	return items, nil
 }
 

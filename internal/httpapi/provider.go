@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/presence"
+	"github.com/goodfaith/goodfaith/internal/store"
 )
 
 func (a *api) providerRoutes(mux *http.ServeMux) {
@@ -20,8 +23,18 @@ func (a *api) providerRoutes(mux *http.ServeMux) {
 	a.directorProviderRoutes(mux) // protocol prefill: director.go
 }
 
+// queue answers GET /v1/provider/queue: every exam the provider may take,
+// or with ?limit=N (1 to store.MaxQueryLimit) the first N of them.
 func (a *api) queue(c *call) (reply, error) {
-	items, err := a.Exams.Queue(c.r.Context(), c.principal.ProviderID)
+	limit := 0
+	if v := c.r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxQueryLimit {
+			return reply{}, fault.Invalid("invalid_limit", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", store.MaxQueryLimit))
+		}
+		limit = n
+	}
+	items, err := a.Exams.QueueFirst(c.r.Context(), c.principal.ProviderID, limit)
 	if err != nil {
 		return reply{}, err
 	}
