@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -276,6 +277,10 @@ type queueItem struct {
 	Treatments []string `json:"treatments"`
 }
 
+// queueHead is how many of the oldest queued exams a provider worker
+// chooses among.
+const queueHead = 4
+
 // provider plays one provider worker until stop closes: it takes the
 // oldest exams from its queue (one of the first few, to spread the
 // workers), claims, reads and decides them.
@@ -289,7 +294,9 @@ func (r *run) provider(ctx context.Context, stop <-chan struct{}, token string, 
 			return
 		default:
 		}
-		resp, err := r.c.call(ctx, "GET /v1/provider/queue", "GET", "/v1/provider/queue", auth, nil, 200)
+		// The worker takes one of the first few: it asks for no more (the
+		// provider console asks for the whole queue).
+		resp, err := r.c.call(ctx, "GET /v1/provider/queue", "GET", "/v1/provider/queue?limit="+strconv.Itoa(queueHead), auth, nil, 200)
 		var q struct {
 			Items []queueItem `json:"items"`
 		}
@@ -301,7 +308,7 @@ func (r *run) provider(ctx context.Context, stop <-chan struct{}, token string, 
 			}
 			continue
 		}
-		it := q.Items[rng.IntN(min(len(q.Items), 4))]
+		it := q.Items[rng.IntN(min(len(q.Items), queueHead))]
 		resp, err = r.c.call(ctx, "POST /v1/provider/exams/{id}/claim", "POST", "/v1/provider/exams/"+it.ExamID+"/claim", auth, nil, 200, 409, 404)
 		if err != nil {
 			continue
