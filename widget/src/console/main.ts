@@ -19,6 +19,10 @@ let cfg: Config;
 let session: Session | null = null;
 let api: API;
 let poll = 0;
+let heartbeat = 0;
+// PRESENCE_MS: how often the console tells the API the provider is still
+// online (internal/presence forgets a provider silent for 2 minutes).
+const PRESENCE_MS = 60000;
 let stopIdle: (() => void) | null = null;
 const held = new Set<string>();
 let openExam: string | null = null;
@@ -47,6 +51,7 @@ function lock(reason: string) {
   held.clear();
   openExam = null;
   clearInterval(poll);
+  clearInterval(heartbeat);
   stopIdle?.();
   stopIdle = null;
   clear(root);
@@ -550,7 +555,9 @@ async function start() {
   const mine = session;
   stopIdle = idleLock(Number(cfg.idle_seconds) || 900, () => lock("The console locked after a period of inactivity."));
   setTimeout(() => session && lock("Your session expired."), Math.max(0, session.expiresAt - Date.now()));
-  api.json("PUT", "/v1/provider/presence", { online: true }).catch(() => {});
+  const online = () => session && api.json("PUT", "/v1/provider/presence", { online: true }).catch(() => {});
+  online();
+  heartbeat = window.setInterval(online, PRESENCE_MS);
   refreshQueue();
   poll = window.setInterval(refreshQueue, Number(cfg.poll_ms) || 5000);
   // The signaling socket: online for video rings, and the call panel.
