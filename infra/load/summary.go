@@ -43,6 +43,7 @@ func summary(dir string, w io.Writer) error {
 			v = "END STATE FAILED"
 		}
 		row("exams/s end to end, "+r.name, fmt.Sprintf("%.2f (%d decided in %.1fs; %s; %d errors)", r.res.ExamsPerSec, r.res.Decided, r.res.Seconds, v, len(r.res.Errors)))
+		row("  CPU per decided exam (server and clients), "+r.name, fmt.Sprintf("%.1f ms; machine load average %s before, %s after", r.res.CPUmsPerExam, r.res.LoadAvgBefore, r.res.LoadAvgAfter))
 		worst, worstName := 0.0, ""
 		for _, e := range r.res.Endpoints {
 			if e.P99ms > worst {
