@@ -173,6 +173,18 @@ test("the director attests readiness again, a chart is reviewed and completion u
   const cfg = await call(env, "GET", "/v1/widget/config", undefined, { "X-Goodfaith-Key": "pk_test_coast" });
   assert.ok(!cfg.json.treatments.some((t) => t.id === "neurotoxin"), "revoked: neurotoxin not offered");
   await noViolations(p, "readiness after revocation");
+
+  // Products: NDCs where a source shows them, the review status where not;
+  // disabling a product.
+  await p.click("#tab-products");
+  await p.waitForSelector("#product-table");
+  assert.match(await p.locator('#product-table tr[data-product="semaglutide_wegovy"] .ndcs').innerText(), /0169-4525-14/);
+  assert.match(await p.locator('#product-table tr[data-product="onabotulinumtoxina_botox_cosmetic"] .review').innerText(), /medical director's review/);
+  assert.equal(await p.locator('#product-table tr[data-product="bpc_157"] .enabled').innerText(), "Never (not orderable)");
+  await noViolations(p, "products");
+  await p.click('#product-table tr[data-product="onabotulinumtoxina_botox_cosmetic"] button');
+  await p.waitForSelector("text=Botox Cosmetic disabled: PSOs at this clinic can no longer order it.");
+  assert.equal(await p.locator('#product-table tr[data-product="onabotulinumtoxina_botox_cosmetic"] .enabled').innerText(), "No");
   assert.equal(await p.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(errors, []);
   await p.close();

@@ -12,7 +12,7 @@ import { Config, completeSignIn, loadConfig, signIn } from "../shared/oidc";
 import { announce, clear, errorText, fmtDate, h, idleLock, signInScreen } from "../shared/ui";
 import { contrastWithWhite, guardBrand } from "../frame/color";
 import { TREATMENT, tname } from "./names";
-import { clinicAdverseEvents, clinicOversight, directorAdverseEvents, directorProtocols, directorReadiness, directorReviews } from "./oversight";
+import { clinicAdverseEvents, clinicOversight, directorAdverseEvents, directorProducts, directorProtocols, directorReadiness, directorReviews } from "./oversight";
 
 const root = document.getElementById("app") as HTMLElement;
 let cfg: Config;
@@ -26,7 +26,7 @@ let tab = "exams";
 let director: { name: string; clinics: { id: string; name: string }[]; clinic: string } | null = null;
 
 const TABS: [string, string][] = [["exams", "Exams"], ["invites", "Invites"], ["usage", "Usage & statements"], ["webhooks", "Webhooks"], ["settings", "Widget settings"], ["oversight", "Medical oversight"], ["adverse", "Adverse events"]];
-const DIRECTOR_TABS: [string, string][] = [["reviews", "Chart review"], ["protocols", "Protocols"], ["readiness", "Emergency readiness"], ["md-adverse", "Adverse events"]];
+const DIRECTOR_TABS: [string, string][] = [["reviews", "Chart review"], ["protocols", "Protocols"], ["readiness", "Emergency readiness"], ["products", "Products"], ["md-adverse", "Adverse events"]];
 const DAYS: [string, string][] = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
 
 function lock(reason: string) {
@@ -105,6 +105,7 @@ function render() {
         reviews: (v) => directorReviews(v, api, director!.clinic),
         protocols: (v) => directorProtocols(v, api, director!.clinic, director!.name),
         readiness: (v) => directorReadiness(v, api, director!.clinic),
+        products: (v) => directorProducts(v, api, director!.clinic),
         "md-adverse": (v) => directorAdverseEvents(v, api, director!.clinic),
       }
     : { exams, invites, usage, webhooks, settings, oversight: (v) => clinicOversight(v, api), adverse: (v) => clinicAdverseEvents(v, api) };

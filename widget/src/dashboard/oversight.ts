@@ -285,8 +285,9 @@ export async function directorReadiness(view: HTMLElement, api: API, clinic: str
       const v = (id: string) => (form.querySelector("#" + id) as HTMLInputElement).value;
       try {
         await api.json("PUT", base + "/readiness/" + encodeURIComponent(treatment.value), { items: checked, last_drill_on: v("at-drill"), valid_months: Number(v("at-months")) || 0 });
-        out.replaceChildren(h("p", null, tname(treatment.value) + ": readiness attested."));
+        const t = treatment.value;
         await load();
+        out.replaceChildren(h("p", null, tname(t) + ": readiness attested."));
       } catch (x) {
         out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
       }
@@ -297,8 +298,8 @@ export async function directorReadiness(view: HTMLElement, api: API, clinic: str
     const reason = (document.getElementById("rk-reason") as HTMLInputElement).value.trim();
     try {
       await api.json("POST", `${base}/readiness/${encodeURIComponent(treatment)}/revoke`, { reason }, { "Idempotency-Key": idemKey() });
-      out.replaceChildren(h("p", null, tname(treatment) + ": readiness revoked; the widget no longer offers it."));
       await load();
+      out.replaceChildren(h("p", null, tname(treatment) + ": readiness revoked; the widget no longer offers it."));
     } catch (x) {
       out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
@@ -310,6 +311,43 @@ export async function directorReadiness(view: HTMLElement, api: API, clinic: str
     h("div", null, h("label", { for: "rk-reason" }, "Reason for a revocation"), h("input", { id: "rk-reason", type: "text" })),
     out, formBox,
   );
+  await load();
+}
+
+// directorProducts is the clinic's formulary over the catalogue: FDA
+// status, NDCs with their source, and what still needs the director's
+// review; approved products can be disabled and enabled again here
+// (compounded ones need an explicit acknowledgement).
+export async function directorProducts(view: HTMLElement, api: API, clinic: string) {
+  const base = "/v1/director/clinics/" + encodeURIComponent(clinic);
+  const box = h("div", { id: "products" });
+  const out = h("div", { id: "product-result", role: "status" });
+  const load = async () => {
+    const r = await api.json("GET", base + "/products");
+    box.replaceChildren(h("p", { class: "muted" }, "Catalogue version " + r.catalog_version + "."),
+      h("table", { id: "product-table" }, h("caption", null, "Products a PSO may name"),
+        h("thead", null, h("tr", null, ["Product", "Category", "FDA status", "NDCs", "Needs your review", "Enabled", ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", null, r.products.map((p: any) => h("tr", { "data-product": p.id },
+          h("td", null, p.name + (p.generic ? " (" + p.generic + ")" : "")),
+          h("td", null, tname(p.category)),
+          h("td", null, p.fda_status_label),
+          h("td", { class: "ndcs" }, (p.ndcs || []).join(", ") || "—"),
+          h("td", { class: "text review" }, [p.ndc_review, p.uncertain].filter(Boolean).join(" ")),
+          h("td", { class: "enabled" }, p.orderable ? (p.enabled ? "Yes" : "No") : "Never (not orderable)"),
+          h("td", null, p.orderable && !p.fda_status.startsWith("compounded")
+            ? h("button", { type: "button", "aria-label": (p.enabled ? "Disable " : "Enable ") + p.name, onclick: () => set(p, !p.enabled) }, p.enabled ? "Disable" : "Enable")
+            : null))))));
+  };
+  const set = async (p: any, enabled: boolean) => {
+    try {
+      await api.json("PUT", base + "/products/" + encodeURIComponent(p.id), { enabled });
+      await load();
+      out.replaceChildren(h("p", null, p.name + (enabled ? " enabled." : " disabled: PSOs at this clinic can no longer order it.")));
+    } catch (x) {
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+    }
+  };
+  view.append(h("h1", null, "Products"), h("p", null, "Only enabled products can be ordered on a PSO. NDCs are listed only where a cited source shows them."), out, box);
   await load();
 }
 
