@@ -566,7 +566,7 @@ test("the provider's call survives a dropped socket and a reload of the console:
   }
 });
 
-test("the call panel explains a camera the browser blocked, the call goes on receive-only, and once allowed, Try the camera again sends video (RTP both ways); axe clean", { timeout: 240000 }, async () => {
+test("the call panel explains a camera the browser blocked, the call goes on receive-only, and once allowed, Try the camera again sends video (RTP both ways); the patient then leaves two rings unanswered and the provider ends the exam as a no-show (not_applicable); axe clean", { timeout: 240000 }, async () => {
   // The provider's browser refuses the camera as a blocked permission does.
   const profile = mkdtempSync(join(tmpdir(), "gf-video-provider-denied-"));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -606,6 +606,25 @@ test("the call panel explains a camera the browser blocked, the call goes on rec
     assert.equal(await prov.locator("#call-help [role=alert]").count(), 0, "the help is gone");
     await prov.waitForFunction((n) => window.__pcs.length > n, pcs, { timeout: WAIT });
     await bothWays(prov, patient, "after allowing the camera");
+
+    // The patient hangs up and leaves two rings unanswered: the provider
+    // ends the exam as a no-show (not applicable, not billed).
+    await patient.frame.click("#hang-up");
+    await callPhase(prov, "peer-left");
+    assert.equal(await prov.locator("#call-noanswer").count(), 0, "no no-show before two rings");
+    for (const n of [1, 2]) {
+      await prov.click("#call-ring");
+      await prov.waitForFunction((k) => /ring \d/.test(document.getElementById("call-status").textContent) && document.getElementById("call-status").textContent.includes("ring " + k), n, { timeout: WAIT });
+      await phase(patient.frame, "ringing");
+    }
+    await prov.click("#call-noanswer");
+    await prov.waitForSelector("#review-ended", { timeout: WAIT });
+    assert.match(await prov.locator("#review-ended").innerText(), /not applicable/);
+    const ended = await apiCall(env, "GET", `/v1/exams/${patient.examId}`, undefined, { Authorization: "Bearer " + (await token(patient.frame)) });
+    assert.equal(ended.json.exam.status, "decided");
+    assert.equal(ended.json.exam.outcome, "not_applicable");
+    await phase(patient.frame, "left");
+    assert.deepEqual(await axeCheck(prov), [], "axe: after the no-show");
     assert.deepEqual(provErrors, []);
     assert.deepEqual(patient.errors, []);
     await patient.page.close();

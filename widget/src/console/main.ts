@@ -582,7 +582,13 @@ async function start() {
     onNoShow: (id) => {
       held.delete(id);
       renderHeld();
-      announce("Exam " + id + " ended as not applicable: the patient did not answer.");
+      const msg = "Exam " + id + " ended as not applicable (not billed): the patient did not answer.";
+      announce(msg);
+      if (openExam === id) {
+        openExam = null;
+        setExamParam(null);
+        document.getElementById("review-area")?.replaceChildren(h("p", { role: "status", id: "review-ended" }, msg));
+      }
     },
     onSocket: (state) => {
       const el = document.getElementById("video-online");
