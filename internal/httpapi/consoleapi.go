@@ -13,7 +13,7 @@ import (
 
 // Provider routes the console needs beyond the contract's core (issue 8):
 // the patient's prior orders at this clinic with the clinic's last order
-// of each treatment (the prefill until clinic protocols exist), and the
+// of each treatment (the prefill where the clinic has no signed protocol), and the
 // PDF of a PSO the provider signed. Both answer only the provider holding
 // (or, for a decided exam, having decided) the exam; anyone else gets 404.
 
