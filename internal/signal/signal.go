@@ -491,10 +491,13 @@ func (h *Handler) ring(ctx context.Context, c conn, in In) error {
 		if _, err := h.Exams.Claim(ctx, c.ProviderID, in.ExamID); err != nil {
 			return err
 		}
+		// The accepting provider's join (whose ack starts the call) goes
+		// first; the others' rings are cleared after it.
+		jerr := h.join(ctx, c, in.ExamID)
 		if r, err := h.Exams.VideoRoom(ctx, in.ExamID); err == nil {
 			_ = h.ringProviders(ctx, r, ActionTaken, c.ProviderID)
 		}
-		return h.join(ctx, c, in.ExamID)
+		return jerr
 	case "":
 		return h.ringPatient(ctx, c, in.ExamID)
 	case ActionNoAnswer:

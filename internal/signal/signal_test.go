@@ -402,3 +402,29 @@ func TestSweepDropsExpiredConnections(t *testing.T) {
 		}
 	})
 }
+
+func TestAcceptTellsTheOtherProvidersItWasTaken(t *testing.T) {
+	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+		id := f.QueuedVideoExam("exam_v9")
+		f.Connect("md", f.ProviderToken("prov_tx_md"))
+		f.Connect("np", f.ProviderToken("prov_tx_np")) // also licensed in TX
+		f.Connect("pat", f.PatientToken(id))
+		f.Say("pat", msg{"type": "join", "exam_id": id})
+		f.Rec.Take("pat")
+		for _, c := range []string{"md", "np"} {
+			if r := signaltest.Only(t, c, f.Rec.Take(c)); r.Type != "ring" || r.ExamID != id || r.Action != "" {
+				t.Fatalf("%s rung %+v", c, r)
+			}
+		}
+		f.Say("md", msg{"type": "ring", "exam_id": id, "action": "accept"})
+		if a := signaltest.Only(t, "accepting provider", f.Rec.Take("md")); a.Type != "join" || a.Role != "provider" {
+			t.Fatalf("accepting provider got %+v, want only its join ack", a)
+		}
+		if r := signaltest.Only(t, "other provider", f.Rec.Take("np")); r.Type != "ring" || r.ExamID != id || r.Action != signal.ActionTaken {
+			t.Fatalf("other provider told %+v, want the ring taken", r)
+		}
+		if e := f.Exam(id); e.Status != exam.InConsult || e.ProviderID != "prov_tx_md" {
+			t.Fatalf("exam %s held by %q", e.Status, e.ProviderID)
+		}
+	})
+}
