@@ -547,6 +547,15 @@ test("the provider's call survives a dropped socket and a reload of the console:
     await prov.waitForSelector("#review .review-grid #call #call-join", { timeout: WAIT });
     assert.match(await prov.locator("#review-h").innerText(), new RegExp(examId));
     await phase(frame, "providerLeft|waiting");
+    // The camera preview first, then the call.
+    await prov.click("#call-preview");
+    await prov.waitForFunction(() => {
+      const v = document.getElementById("call-local");
+      return v.srcObject && v.videoWidth > 0;
+    }, null, { timeout: WAIT });
+    assert.match(await prov.locator("#call-status").innerText(), /camera is on/);
+    assert.equal(await prov.locator("#call-preview").count(), 0);
+    assert.deepEqual(await axeCheck(prov), [], "axe: camera preview before joining");
     await prov.click("#call-join");
     await bothWays(prov, patient, "after the reload");
     assert.equal((await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, tok)).json.exam.status, "in_consult");

@@ -201,6 +201,14 @@ export class Phone {
     this.call.setLocalStream(null);
   }
 
+  // preview starts the camera without joining, to check it first.
+  private async preview() {
+    const before = this.phase;
+    await this.startCamera();
+    if (this.phase === "checking") this.set(before);
+    document.getElementById("call-join")?.focus();
+  }
+
   private async join() {
     if (!this.exam) return;
     const exam = this.exam;
@@ -238,7 +246,7 @@ export class Phone {
 
   private text(): string {
     switch (this.phase) {
-      case "idle": return "This is a video exam. Start your camera and join the patient; decide after the call.";
+      case "idle": return this.stream ? "Your camera is on (preview). Join the patient when ready; decide after the call." : "This is a video exam. Join the patient (your camera starts); decide after the call.";
       case "checking": return "Starting your camera and microphone…";
       case "joining": return "Joining the exam's call…";
       case "waiting": return "You are in the call; the patient is not here yet.";
@@ -268,6 +276,7 @@ export class Phone {
       h("button", { type: "button", id, class: cls, onclick: on, "aria-pressed": pressed === undefined ? undefined : String(pressed) }, label);
     if (p === "idle" || p === "ended" || p === "replaced" || p === "error") {
       if (this.exam) this.controls.append(btn("call-join", p === "idle" ? "Join the call" : "Join the call again", "primary", () => void this.join()));
+      if (this.exam && !this.stream) this.controls.append(btn("call-preview", "Check my camera first", "", () => void this.preview()));
     } else if (this.inCall) {
       if (p === "waiting" || p === "peer-left" || p === "ringing") {
         this.controls.append(btn("call-ring", "Ring the patient", "", () => this.call.ringPatient()));
