@@ -70,6 +70,7 @@ type Result struct {
 	Shed         int64             `json:"shed"`
 	Failed       int64             `json:"patients_failed"`
 	Conflicts    int64             `json:"claim_conflicts"`
+	Refused      int64             `json:"decisions_refused"` // 409 invalid_transition: cancelled after the claim
 	Verification Verification      `json:"verification"`
 	ReadRatio    *ReadRatio        `json:"read_ratio,omitempty"`
 	Cost         *CostResult       `json:"cost,omitempty"`
@@ -256,7 +257,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for k := range res.Errors {
 		res.ErrorSamples[k] = r.c.rec.firstBody(k)
 	}
-	res.Shed, res.Failed, res.Conflicts = r.shed.Load(), r.failed.Load(), r.claimConflicts.Load()
+	res.Shed, res.Failed, res.Conflicts, res.Refused = r.shed.Load(), r.failed.Load(), r.claimConflicts.Load(), r.decisionsRefused.Load()
 
 	// Server-side counts stop here: verification calls are not the run's.
 	var snap *meterSnapshot
@@ -430,8 +431,8 @@ func costOf(s meterSnapshot, r *run, v Verification, memoryMB, charged int) (*Co
 
 func printResult(w io.Writer, res Result) {
 	fmt.Fprintf(w, "target %s %s\n", res.Target, res.Home)
-	fmt.Fprintf(w, "%d exams submitted, %d decided in %.1fs: %.2f exams/s; %d calls, %.0f calls/s; shed %d, patients failed %d, claim conflicts %d\n",
-		res.Exams, res.Decided, res.Seconds, res.ExamsPerSec, res.Calls, res.CallsPerSec, res.Shed, res.Failed, res.Conflicts)
+	fmt.Fprintf(w, "%d exams submitted, %d decided in %.1fs: %.2f exams/s; %d calls, %.0f calls/s; shed %d, patients failed %d, claim conflicts %d, decisions refused (cancelled after the claim) %d\n",
+		res.Exams, res.Decided, res.Seconds, res.ExamsPerSec, res.Calls, res.CallsPerSec, res.Shed, res.Failed, res.Conflicts, res.Refused)
 	fmt.Fprintf(w, "cpu %.1fs = %.1f ms per decided exam; load average before %s, after %s\n", res.CPUSeconds, res.CPUmsPerExam, res.LoadAvgBefore, res.LoadAvgAfter)
 	fmt.Fprintf(w, "  %-42s %7s %9s %9s %9s %9s  %s\n", "endpoint", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "statuses")
 	for _, e := range res.Endpoints {

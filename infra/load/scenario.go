@@ -26,7 +26,8 @@ type Provider struct {
 
 // Mix is the share of each outcome, in percent of exams; Cancel is the
 // share of patients who cancel right after submitting (a race with the
-// providers: a claimed exam refuses the cancel and is decided instead).
+// providers: a decided exam refuses the cancel, and a decision on an exam
+// cancelled after its claim is refused with 409 invalid_transition).
 type Mix struct {
 	Approved, Deferred, Denied, Cancel int
 }
@@ -67,7 +68,8 @@ type run struct {
 
 	created, submitted, decided, cancelled, shed, failed, uploads, uploadBytes atomic.Int64
 	claimConflicts                                                             atomic.Int64
-	configs                                                                    sync.Map // pk → *widgetConfig
+	decisionsRefused                                                           atomic.Int64 // 409: the patient cancelled the claimed exam first
+	configs                                                                    sync.Map     // pk → *widgetConfig
 }
 
 // widgetConfig is the part of GET /v1/widget/config the patients use.
@@ -351,8 +353,23 @@ func (r *run) decide(ctx context.Context, auth map[string]string, it queueItem, 
 		want = 200
 	}
 	h := map[string]string{"Authorization": auth["Authorization"], "Idempotency-Key": "load-" + it.ExamID}
-	resp, err := r.c.call(ctx, "POST /v1/provider/exams/{id}/decision", "POST", "/v1/provider/exams/"+it.ExamID+"/decision", h, body, want)
+	resp, err := r.c.call(ctx, "POST /v1/provider/exams/{id}/decision", "POST", "/v1/provider/exams/"+it.ExamID+"/decision", h, body, want, 409)
 	if err != nil {
+		return
+	}
+	if resp.status == 409 {
+		// The patient may cancel a claimed exam; the end-state check then
+		// finds it cancelled and unbilled. Any other conflict is a failure.
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		if resp.decode(&e) == nil && e.Error.Code == "invalid_transition" {
+			r.decisionsRefused.Add(1)
+		} else {
+			r.failed.Add(1)
+		}
 		return
 	}
 	var d struct {
