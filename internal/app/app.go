@@ -20,6 +20,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/notify"
 	"github.com/goodfaith/goodfaith/internal/pso"
 	"github.com/goodfaith/goodfaith/internal/questionnaire"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
@@ -34,6 +35,9 @@ type Ports struct {
 	Blobs    blob.Store
 	Signer   signer.Signer
 	Notifier notify.Notifier
+	// Jobs carries webhook delivery jobs: SQS in AWS; nil, an in-process
+	// queue (integrations.go).
+	Jobs queue.Queue
 }
 
 // Settings are what differs between deployments beyond the adapters.

@@ -30,9 +30,9 @@ type Integrations struct {
 	Events       webhook.Events
 	Worker       *webhook.Worker
 	Invites      *invite.Service
-	// Jobs is the in-process queue of webhook delivery jobs that
-	// RunIntegrations consumes.
-	Jobs *queue.Memory
+	// Jobs is the queue of webhook delivery jobs (Ports.Jobs, else an
+	// in-process queue) that RunIntegrations consumes.
+	Jobs queue.Queue
 	wake chan struct{}
 }
 
@@ -46,7 +46,10 @@ func (a *App) wireIntegrations() error {
 	}
 	ledger := billing.Ledger{Store: p.Store, Clock: s.Clock}
 	endpoints := webhook.Endpoints{Store: p.Store, Clock: s.Clock, AllowLoopback: s.DevWebhooks}
-	jobs := &queue.Memory{Clock: s.Clock}
+	jobs := p.Jobs
+	if jobs == nil {
+		jobs = &queue.Memory{Clock: s.Clock}
+	}
 	deliveries := webhook.Queue{Store: p.Store, Clock: s.Clock, Jobs: jobs}
 	wake := make(chan struct{}, 1)
 	in := &Integrations{
@@ -75,8 +78,8 @@ func (a *App) integrationConsumers() []Consumer {
 	}
 }
 
-// RunIntegrations runs, until ctx ends, the webhook worker on the
-// in-process job queue (woken as soon as jobs are queued, else every
+// RunIntegrations runs, until ctx ends, the webhook worker polling the
+// job queue (woken as soon as jobs are queued in process, else every
 // WebhookPollInterval; it re-drives what the store holds overdue at once,
 // so a restart loses no delivery) and the
 // monthly close (every CloseInterval; it closes only what is due and is
@@ -91,7 +94,11 @@ func (a *App) RunIntegrations(ctx context.Context) {
 		}
 	}
 	closeDue()
-	go in.Worker.Run(ctx, in.Jobs, in.Jobs.Ready(), WebhookPollInterval, in.wake)
+	var ready <-chan struct{}
+	if m, ok := in.Jobs.(*queue.Memory); ok {
+		ready = m.Ready()
+	}
+	go in.Worker.Run(ctx, in.Jobs, ready, WebhookPollInterval, in.wake)
 	go func() {
 		t := time.NewTicker(CloseInterval)
 		defer t.Stop()
