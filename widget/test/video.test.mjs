@@ -429,14 +429,20 @@ async function bothWays(prov, patient, what) {
   await patient.frame.waitForFunction(() => document.getElementById("remote-video").videoWidth > 0, null, { timeout: WAIT });
 }
 
-test("browser to browser with the provider console's call panel: the console is rung, accepting claims and connects (RTP both ways), the review and decision sit beside the call, mute and camera toggles, the patient hangs up and the provider rings them back, the provider hangs up and then approves; axe clean", { timeout: 240000 }, async () => {
+test("browser to browser with the provider console's call panel: two consoles are rung, accepting claims (the other's ring goes) and connects (RTP both ways), the review and decision sit beside the call, mute and camera toggles, the patient hangs up and the provider rings them back, the provider hangs up and then approves; axe clean", { timeout: 240000 }, async () => {
   const pc = await providerConsole();
   try {
     const prov = pc.page;
+    // Another eligible provider is online in a console too.
+    const other = await pc.ctx.newPage();
+    await other.goto(`${env.api}/console/`);
+    await consoleSignIn(other, "prov_multi_np");
     const patient = await waitingPatient("Ana");
     const { examId, frame } = patient;
 
-    // The console is rung for the waiting patient; accepting is the claim.
+    // Both consoles are rung for the waiting patient; accepting is the
+    // claim, and the other console's ring goes away.
+    await other.waitForSelector(`#ring-${examId} button.accept`, { timeout: WAIT });
     await prov.waitForSelector(`#ring-${examId} button.accept`, { timeout: WAIT });
     assert.match(await prov.locator(`#ring-${examId}`).innerText(), /TX.*Neurotoxin/);
     assert.deepEqual(await axeCheck(prov), [], "axe: console with a ring");
@@ -449,6 +455,8 @@ test("browser to browser with the provider console's call panel: the console is 
     const held = await apiCall(env, "GET", `/v1/exams/${examId}`, undefined, { Authorization: "Bearer " + (await token(frame)) });
     assert.equal(held.json.exam.status, "in_consult");
     assert.equal(await prov.locator(`#ring-${examId}`).count(), 0, "the ring is gone once accepted");
+    await other.waitForSelector(`#ring-${examId}`, { state: "detached", timeout: WAIT });
+    await other.close();
 
     // The call panel sits beside the review and the decision form.
     await prov.waitForSelector("#review .review-grid #call", { timeout: WAIT });
