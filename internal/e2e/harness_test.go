@@ -24,6 +24,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
+	"github.com/goodfaith/goodfaith/internal/queue/sqsqueue"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
@@ -161,14 +162,19 @@ func openAWS(t testing.TB, consumers bool) *env {
 // awsPatientSecret signs patient tokens on the AWS home.
 var awsPatientSecret = []byte("e2e patient-token secret of 32+ bytes")
 
-// newAWSApp opens the AWS home on DynamoDB Local and MinIO, on a fresh
-// table and bucket, with clk as the stores' clock.
+// newAWSApp opens the AWS home on DynamoDB Local, MinIO and ElasticMQ (the
+// webhook delivery jobs' SQS queue), on a fresh table, bucket and queue,
+// with clk as the stores' clock.
 func newAWSApp(t testing.TB, clk clock.Clock) *app.AWS {
 	t.Helper()
 	ddb := testenv.DynamoDB(t)
 	s3 := testenv.S3(t)
 	ctx := context.Background()
 	n := fmt.Sprintf("%d-%d", time.Now().UnixNano()%1e9, uniq.Add(1))
+	jobs, err := sqsqueue.CreateQueue(ctx, testenv.SQS(t), "goodfaith-e2e-"+n, sqsqueue.Queue{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := signer.LoadOrCreateFileKey(filepath.Join(t.TempDir(), "key.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +187,7 @@ func newAWSApp(t testing.TB, clk clock.Clock) *app.AWS {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Ports.Jobs = jobs
 	if err := dynamo.CreateTable(ctx, a.DB, "goodfaith-e2e-"+n); err != nil {
 		t.Fatal(err)
 	}
