@@ -411,7 +411,7 @@ var smokeCases = map[string]smokeCase{
 		}
 	}},
 	"sweep":    {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired")},
-	"webhooks": {"eventbridge-scheduled.json", scheduledCheck("webhooks", "redriven")},
+	"webhooks": {"eventbridge-scheduled.json", scheduledCheck("webhooks", "redriven", "attempted")},
 	"close":    {"eventbridge-scheduled.json", scheduledCheck("close")},
 	"signal": {"apigw-ws-connect-provider.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
 		if res.Error != nil {

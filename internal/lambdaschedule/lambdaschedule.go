@@ -11,6 +11,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/billing"
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
 
@@ -85,6 +86,36 @@ func Sweep(exams *exam.Service) Job {
 	}
 }
 
+// Connections drops the signaling connection records past their expiry
+// (app.App.SweepConnections, signal.Handler.SweepConnections): the sweep
+// function runs it beside Sweep.
+func Connections(sweep func(context.Context) (int, error)) Job {
+	return func(ctx context.Context) (map[string]int, error) {
+		n, err := sweep(ctx)
+		return map[string]int{"connections_dropped": n}, err
+	}
+}
+
+// Jobs runs jobs one after the other as one job: every one runs even if
+// an earlier one failed (they are independent sweeps), their counts are
+// merged, and their errors joined.
+func Jobs(jobs ...Job) Job {
+	return func(ctx context.Context) (map[string]int, error) {
+		counts := map[string]int{}
+		var errs []error
+		for _, j := range jobs {
+			c, err := j(ctx)
+			for k, v := range c {
+				counts[k] += v
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return counts, errors.Join(errs...)
+	}
+}
+
 // WebhookRedrive queues again the jobs of webhook deliveries overdue by
 // more than webhook.RedriveGrace (webhook.Worker.Redrive): the deliveries
 // themselves go out from the queue's consumer (lambdasqs).
@@ -102,8 +133,18 @@ func MonthlyClose(c billing.MonthlyClose) Job {
 	}
 }
 
-// Webhooks is WebhookRedrive's former name, kept until functions/webhooks
-// consumes the SQS queue.
+// Webhooks re-drives overdue deliveries and then drains the worker's own
+// job queue when it can be read (the in-process queue of a home without
+// SQS): the scheduled stand-in until functions/webhooks consumes the SQS
+// queue.
 //
-// Deprecated: use WebhookRedrive.
-var Webhooks = WebhookRedrive
+// Deprecated: use WebhookRedrive with the SQS event source (lambdasqs).
+func Webhooks(w *webhook.Worker) Job {
+	return func(ctx context.Context) (map[string]int, error) {
+		counts, err := WebhookRedrive(w)(ctx)
+		if rx, ok := w.Queue.Jobs.(queue.Receiver); ok && err == nil {
+			counts["attempted"], err = w.Drain(ctx, rx)
+		}
+		return counts, err
+	}
+}
