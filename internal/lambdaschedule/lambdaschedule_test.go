@@ -171,3 +171,25 @@ type failingSender struct{}
 func (failingSender) Send(context.Context, string, time.Duration) error {
 	return errors.New("sqs: throttled")
 }
+
+// Jobs runs every job even after one fails, merging counts and joining
+// errors; Connections reports what the connections sweep dropped.
+func TestJobsRunsEveryJob(t *testing.T) {
+	boom := errors.New("store unavailable")
+	ran := 0
+	failing := func(context.Context) (map[string]int, error) { ran++; return map[string]int{"expired": 1}, boom }
+	conns := lambdaschedule.Connections(func(context.Context) (int, error) { ran++; return 3, nil })
+	counts, err := lambdaschedule.Jobs(failing, conns)(context.Background())
+	if ran != 2 {
+		t.Fatalf("%d of 2 jobs ran", ran)
+	}
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the failing job's", err)
+	}
+	if counts["expired"] != 1 || counts["connections_dropped"] != 3 {
+		t.Fatalf("counts %v", counts)
+	}
+	if _, err := lambdaschedule.Jobs(conns)(context.Background()); err != nil {
+		t.Fatalf("no job failed: %v", err)
+	}
+}
