@@ -243,6 +243,15 @@ test("access: a provider cannot open an exam they do not hold, release puts it b
   await page.waitForSelector("#review");
   assert.equal((await call(env, "GET", `/v1/provider/exams/${id}`, undefined, md)).status, 404);
   assert.equal((await call(env, "POST", `/v1/provider/exams/${id}/claim`, undefined, md)).status, 409);
+  // The MD's console, opened on the NP's exam (?exam=…), shows nothing of it.
+  const { page: mdPage } = await signedIn("prov_tx_md", `?exam=${id}`);
+  await mdPage.waitForSelector("#review-error", { timeout: 15000 });
+  assert.match(await mdPage.locator("#review-error").innerText(), /not yours to open/);
+  assert.equal(await mdPage.locator("#review, #patient-name, #call").count(), 0);
+  assert.doesNotMatch(await mdPage.content(), /\bDee\b|dee@example\.com/, "no patient data on the page");
+  assert.doesNotMatch(mdPage.url(), /exam=/, "the address forgets the exam");
+  await noViolations(mdPage, "console refused an exam it does not hold");
+  await mdPage.close();
   // Release: back in the queue, and gone from the NP's view.
   await page.click("#release");
   await page.waitForSelector("#review", { state: "detached" });

@@ -74,7 +74,10 @@ function shell() {
       h("span", { class: "who", id: "video-online", "data-state": "connecting" }, "Video calls: connecting…"),
       h("span", null,
         h("button", { type: "button", id: "lock", onclick: () => lock("You locked the console.") }, "Lock"), " ",
-        h("button", { type: "button", id: "signout", onclick: () => lock("You signed out.") }, "Sign out"),
+        h("button", { type: "button", id: "signout", onclick: () => {
+          setExamParam(null); // signing out forgets the open exam too
+          lock("You signed out.");
+        } }, "Sign out"),
       ),
     ),
     h("main", null,
