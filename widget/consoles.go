@@ -32,6 +32,9 @@ type ConsoleOptions struct {
 	Issuer string
 	// ConsoleClientID and DashboardClientID are the two public app clients.
 	ConsoleClientID, DashboardClientID string
+	// DirectorClientID, if set, is the medical directors' app client: the
+	// dashboard then offers their sign-in beside the clinic's.
+	DirectorClientID string
 	// API is the API's origin; empty means this origin.
 	API string
 	// ConnectSrc are origins other than this one the pages call: the API's
@@ -151,10 +154,14 @@ func Consoles(o ConsoleOptions) http.Handler {
 				client = o.DashboardClientID
 			}
 			h.Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]string{
+			cfg := map[string]string{
 				"issuer": o.Issuer, "client_id": client, "api": o.API, "signal": signal,
 				"idle_seconds": strconv.Itoa(o.IdleSeconds), "poll_ms": strconv.Itoa(o.PollMillis),
-			})
+			}
+			if prefix == DashboardPrefix && o.DirectorClientID != "" {
+				cfg["director_client_id"] = o.DirectorClientID
+			}
+			_ = json.NewEncoder(w).Encode(cfg)
 		default:
 			http.NotFound(w, r)
 		}

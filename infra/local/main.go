@@ -123,7 +123,7 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 			return err
 		}
 		a.Deps.DevOIDC, a.Deps.ClinicAdmins = oidc, admins
-		consoles = widget.ConsoleOptions{Issuer: issuer.Issuer(), ConsoleClientID: oidc.ConsoleClient(), DashboardClientID: oidc.DashboardClient()}
+		consoles = widget.ConsoleOptions{Issuer: issuer.Issuer(), ConsoleClientID: oidc.ConsoleClient(), DashboardClientID: oidc.DashboardClient(), DirectorClientID: oidc.DirectorClient()}
 	}
 	if err := a.LoadSeed(ctx, seed); err != nil {
 		return err

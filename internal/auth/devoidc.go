@@ -17,10 +17,12 @@ import (
 // The dev issuer's OpenID Connect face (-dev only): the authorization-code
 // flow with PKCE (S256) that the provider console and the clinic dashboard
 // run against it locally, exactly as they run against the Cognito hosted
-// UI in AWS. Two public clients exist: the provider console, whose client
-// id is the issuer's audience (its ID tokens are provider tokens), and the
+// UI in AWS. Three public clients exist: the provider console, whose client
+// id is the issuer's audience (its ID tokens are provider tokens), the
 // clinic dashboard (DefaultDevDashboardClientID), whose ID tokens are
-// clinic-admin tokens for ClinicAdminVerifier.
+// clinic-admin tokens for ClinicAdminVerifier, and the medical directors'
+// sign-in to the dashboard, whose client id is the issuer's
+// DirectorAudience (its ID tokens are director tokens, as MintDirector's).
 
 // DefaultDevDashboardClientID is the clinic dashboard's client id at the
 // dev issuer.
@@ -33,6 +35,7 @@ const DevCodeTTL = time.Minute
 const (
 	SubjectProvider    = "provider"
 	SubjectClinicAdmin = "clinic_admin"
+	SubjectDirector    = "medical_director"
 )
 
 // OAuthError is an RFC 6749 error (error and error_description).
@@ -100,6 +103,10 @@ func (o *DevOIDC) DashboardClient() string {
 // ConsoleClient is the provider console's client id (the issuer's audience).
 func (o *DevOIDC) ConsoleClient() string { return o.Issuer.Audience() }
 
+// DirectorClient is the medical directors' client id (the issuer's
+// director audience, so its ID tokens pass the DirectorVerifier).
+func (o *DevOIDC) DirectorClient() string { return o.Issuer.DirectorAudience() }
+
 // SubjectKind tells which kind of user signs in to clientID.
 func (o *DevOIDC) SubjectKind(clientID string) (string, bool) {
 	switch clientID {
@@ -107,6 +114,8 @@ func (o *DevOIDC) SubjectKind(clientID string) (string, bool) {
 		return SubjectProvider, true
 	case o.DashboardClient():
 		return SubjectClinicAdmin, true
+	case o.DirectorClient():
+		return SubjectDirector, true
 	}
 	return "", false
 }
@@ -233,6 +242,10 @@ func (o *DevOIDC) Exchange(grantType, code, clientID, redirectURI, verifier stri
 	case SubjectClinicAdmin:
 		claims["sub"] = "admin@" + c.id
 		claims[ClinicIDClaim] = c.id
+	case SubjectDirector:
+		claims["sub"] = c.id
+		claims[DirectorIDClaim] = c.id
+		claims[RoleClaim] = string(RoleDirector)
 	}
 	tok, err := o.Issuer.mintClaims(claims, ttl)
 	if err != nil {

@@ -168,3 +168,36 @@ func TestClinicAdminVerifier(t *testing.T) {
 		t.Fatalf("expired: %v", err)
 	}
 }
+
+// TestDevOIDCDirectorSignIn: the directors' client signs a director in;
+// the ID token passes the DirectorVerifier and no other verifier.
+func TestDevOIDCDirectorSignIn(t *testing.T) {
+	o, _ := newOIDC(t)
+	if kind, ok := o.SubjectKind(o.DirectorClient()); !ok || kind != SubjectDirector {
+		t.Fatalf("director client: %q %v", kind, ok)
+	}
+	code, err := o.IssueCode(request(o.DirectorClient()), "md_coast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := o.Exchange("authorization_code", code, o.DirectorClient(), "http://127.0.0.1:8080/console/", verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := o.Issuer.DirectorVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := dv.Verify(context.Background(), tok.IDToken)
+	if err != nil || p.DirectorID != "md_coast" || p.Role != RoleDirector {
+		t.Fatalf("director: %+v %v", p, err)
+	}
+	pv, _ := o.Issuer.Verifier()
+	cv, _ := o.ClinicAdminVerifier()
+	if _, err := pv.Verify(context.Background(), tok.IDToken); err == nil {
+		t.Fatal("director token accepted as a provider token")
+	}
+	if _, err := cv.Verify(context.Background(), tok.IDToken); err == nil {
+		t.Fatal("director token accepted as a clinic-admin token")
+	}
+}

@@ -167,8 +167,23 @@ func (a *api) devAuthorize(w http.ResponseWriter, r *http.Request) {
 			oauthFail(w, err)
 			return
 		}
+		seen := map[string]bool{}
 		for _, c := range cs {
-			subjects = append(subjects, devSubjectView{c.ID, "Administrator of " + c.Name + " (" + c.ID + ")"})
+			if kind != auth.SubjectDirector {
+				subjects = append(subjects, devSubjectView{c.ID, "Administrator of " + c.Name + " (" + c.ID + ")"})
+				continue
+			}
+			ds, err := a.Directory.ClinicDirectors(ctx, c.ID)
+			if err != nil {
+				oauthFail(w, err)
+				return
+			}
+			for _, d := range ds {
+				if !seen[d.ID] {
+					seen[d.ID] = true
+					subjects = append(subjects, devSubjectView{d.ID, d.Name + ", " + d.Credential + ", medical director (" + d.ID + ")"})
+				}
+			}
 		}
 	}
 	if r.Method == http.MethodPost {
@@ -192,8 +207,11 @@ func (a *api) devAuthorize(w http.ResponseWriter, r *http.Request) {
 		params[k] = f.Get(k)
 	}
 	app, legend := "provider console", "Sign in as a demo provider"
-	if kind == auth.SubjectClinicAdmin {
+	switch kind {
+	case auth.SubjectClinicAdmin:
 		app, legend = "clinic dashboard", "Sign in as a demo clinic's administrator"
+	case auth.SubjectDirector:
+		app, legend = "clinic dashboard", "Sign in as a demo medical director"
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	var errMsg string

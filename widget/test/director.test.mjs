@@ -52,6 +52,13 @@ async function page(signInAs) {
   await p.goto(`${env.api}/dashboard/`);
   await p.waitForSelector("#signin");
   if (signInAs === "director") {
+    // The directors' own OIDC client at the dev issuer: only directors are offered.
+    await p.click("#md-signin");
+    await p.waitForURL(/\/dev\/authorize/);
+    assert.equal(await p.locator('button[value="clinic_coast"], button[value="prov_tx_md"]').count(), 0, "only directors sign in here");
+    await p.click('button[value="md_coast"]');
+    await p.waitForSelector("#tab-reviews");
+  } else if (signInAs === "director-token") {
     await p.fill("#md-token", md);
     await p.click("#md-form button[type=submit]");
     await p.waitForSelector("#tab-reviews");
@@ -230,8 +237,8 @@ test("the clinic records an adverse event (HTML in it stays text) and exports CS
   assert.deepEqual(errors, []);
   await p.close();
 
-  // The director's view and export.
-  const dir = await page("director");
+  // The director's view and export (opened with a pasted director token).
+  const dir = await page("director-token");
   await dir.p.click("#tab-md-adverse");
   await dir.p.waitForSelector("#ae-table");
   assert.ok((await dir.p.locator("#ae-table").innerText()).includes(XSS_EVENT));

@@ -15,7 +15,9 @@ import { TREATMENT, tname } from "./names";
 import { clinicAdverseEvents, clinicOversight, directorAdverseEvents, directorProducts, directorProtocols, directorReadiness, directorReviews } from "./oversight";
 
 const root = document.getElementById("app") as HTMLElement;
-let cfg: Config;
+// The dashboard's config may name the medical directors' app client.
+let cfg: Config & { director_client_id?: string };
+const DIRECTOR_SIGNIN = "goodfaith.dashboard.director"; // which client the redirect was for
 let credential: string | null = null;
 let who = "";
 let api: API;
@@ -58,23 +60,34 @@ function showSignIn(message: string | null) {
     h("label", { for: "md-token" }, "Director token"), mdToken,
     h("p", null, h("button", { type: "submit" }, "Open as medical director")),
   );
-  mdForm.addEventListener("submit", async (e) => {
+  mdForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    credential = mdToken.value.trim();
-    if (!credential) return;
-    try {
-      const r = await api.json("GET", "/v1/director/clinics");
-      if (!r.clinics.length) throw new Error("You direct no clinic on file.");
-      director = { name: r.director.name, clinics: r.clinics, clinic: r.clinics[0].id };
-      who = r.director.name + ", " + r.director.credential + " (medical director)";
-      tab = "reviews";
-      signedIn();
-    } catch (x) {
-      lock("The director token was not accepted: " + errorText(x));
-    }
+    if (mdToken.value.trim()) openAsDirector(mdToken.value.trim());
   });
-  signInScreen(root, "Clinic dashboard", message, () => signIn(cfg), h("div", null, keyForm, mdForm));
+  const mdSignIn = cfg.director_client_id
+    ? h("p", null, h("button", { type: "button", id: "md-signin", onclick: () => {
+        sessionStorage.setItem(DIRECTOR_SIGNIN, "1");
+        signIn({ ...cfg, client_id: cfg.director_client_id! });
+      } }, "Sign in as medical director"))
+    : null;
+  signInScreen(root, "Clinic dashboard", message, () => signIn(cfg), h("div", null, mdSignIn, keyForm, mdForm));
   if (message) root.querySelector("h1")!.textContent = "Clinic dashboard — signed out";
+}
+
+// openAsDirector opens the dashboard for a medical director's token (from
+// their sign-in, or pasted): the clinics they direct, the first shown.
+async function openAsDirector(token: string) {
+  credential = token;
+  try {
+    const r = await api.json("GET", "/v1/director/clinics");
+    if (!r.clinics.length) throw new Error("You direct no clinic on file.");
+    director = { name: r.director.name, clinics: r.clinics, clinic: r.clinics[0].id };
+    who = r.director.name + ", " + r.director.credential + " (medical director)";
+    tab = "reviews";
+    signedIn();
+  } catch (x) {
+    lock("The director token was not accepted: " + errorText(x));
+  }
 }
 
 function signedIn() {
@@ -441,8 +454,15 @@ async function start() {
   api = new API(cfg.api || "", () => credential, () => lock("Your session ended. Sign in again."));
   let message: string | null = null;
   if (cfg.issuer) {
+    const asDirector = sessionStorage.getItem(DIRECTOR_SIGNIN) === "1" && !!cfg.director_client_id;
+    sessionStorage.removeItem(DIRECTOR_SIGNIN);
     try {
-      const s = await completeSignIn(cfg);
+      const s = await completeSignIn(asDirector ? { ...cfg, client_id: cfg.director_client_id! } : cfg);
+      if (s && asDirector) {
+        setTimeout(() => credential === s.token && lock("Your session expired."), Math.max(0, s.expiresAt - Date.now()));
+        await openAsDirector(s.token);
+        return;
+      }
       if (s) {
         credential = s.token;
         who = "administrator of " + String(s.claims["goodfaith:clinic_id"] || "");
