@@ -28,6 +28,16 @@
 //     exam as not_applicable (decided, not billed).
 //
 // Providers count as online (internal/presence) from their first
-// connection until their last one closes. Messages to connections that are
-// gone (connections.ErrGone) remove them and their room memberships.
+// connection until their last one closes. A message to a connection that
+// is gone (connections.ErrGone: API Gateway's 410, a closed local socket)
+// removes it and its room membership, and its room hears {type:leave,
+// from, reason:"gone"}, as on a disconnect. Connection records carry an
+// expiry (ConnTTL, DynamoDB's TTL attribute); SweepConnections, run every
+// minute by the sweep function and the local server's schedule ticker,
+// drops the ones past it whose disconnect was never seen (reason
+// "expired"), since DynamoDB's TTL deletes lazily and tells no one.
+//
+// Connections, rooms and ring counts live in Handler.Live: the table in
+// AWS, a file without fsync on the local server (they die with its
+// sockets); exams and presence stay in the durable store.
 package signal
