@@ -85,14 +85,15 @@ type Result struct {
 
 // CostResult is the cost model's answer for a run.
 type CostResult struct {
-	PerExamUSD   float64            `json:"per_exam_usd"`
-	ChargedUSD   float64            `json:"charged_usd"`
-	PricesSeen   string             `json:"prices_seen"`
-	PerExamLines map[string]float64 `json:"per_exam_lines"`
-	Usage        cost.Usage         `json:"usage"`
-	DynamoCalls  map[string]int64   `json:"dynamodb_calls"`
-	DynamoGets   map[string]int64   `json:"dynamodb_gets_by_key"` // GetItem calls by the kind of key read`
-	S3Calls      map[string]int64   `json:"s3_calls"`
+	PerExamUSD   float64              `json:"per_exam_usd"`
+	ChargedUSD   float64              `json:"charged_usd"`
+	PricesSeen   string               `json:"prices_seen"`
+	PerExamLines map[string]float64   `json:"per_exam_lines"`
+	Usage        cost.Usage           `json:"usage"`
+	DynamoCalls  map[string]int64     `json:"dynamodb_calls"`
+	DynamoGets   map[string]int64     `json:"dynamodb_gets_by_key"` // GetItem calls by the kind of key read`
+	Connections  map[string]connCount `json:"aws_connections"`      // by service: requests on a reused or a new connection
+	S3Calls      map[string]int64     `json:"s3_calls"`
 }
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -296,6 +297,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		est, _ := cost.Compute(p, res.Cost.Usage, *charged)
 		est.Print(stdout, p)
 		printGets(stdout, res.Cost.DynamoGets, res.Decided)
+		for svc, c := range res.Cost.Connections {
+			fmt.Fprintf(stdout, "%s requests on a reused connection %d, on a new one %d\n", svc, c.Reused, c.New)
+		}
 	}
 	if *jsonOut != "" {
 		raw, _ := json.MarshalIndent(res, "", "  ")
@@ -371,6 +375,7 @@ type meterSnapshot struct {
 	apiRequests, streamInvocations, signs, tier1, tier2, storedBytes int64
 	apiGBs, consumerGBs, readUnits, writeUnits                       float64
 	ddbCalls, s3Calls, getsByKind                                    map[string]int64
+	conns                                                            map[string]connCount
 }
 
 func snapshot(m *meters) meterSnapshot {
@@ -387,6 +392,10 @@ func snapshot(m *meters) meterSnapshot {
 	s.getsByKind = map[string]int64{}
 	for k, v := range m.getsByKind {
 		s.getsByKind[k] = v
+	}
+	s.conns = map[string]connCount{}
+	for k, v := range m.conns {
+		s.conns[k] = *v
 	}
 	for k, v := range m.s3Calls {
 		s.s3Calls[k] = v
@@ -426,7 +435,7 @@ func costOf(s meterSnapshot, r *run, v Verification, memoryMB, charged int) (*Co
 		lines[l.Name] = l.PerExam
 	}
 	return &CostResult{PerExamUSD: est.PerExamUSD, ChargedUSD: float64(charged) / 100, PricesSeen: p.Seen, PerExamLines: lines,
-		Usage: u, DynamoCalls: s.ddbCalls, DynamoGets: s.getsByKind, S3Calls: s.s3Calls}, nil
+		Usage: u, DynamoCalls: s.ddbCalls, DynamoGets: s.getsByKind, Connections: s.conns, S3Calls: s.s3Calls}, nil
 }
 
 func printResult(w io.Writer, res Result) {

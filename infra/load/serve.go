@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,8 @@ type meters struct {
 	readUnits   float64
 	writeUnits  float64
 	ddbCalls    map[string]int64
-	getsByKind  map[string]int64 // GetItem calls by the kind of key read (the key's first segment)
+	getsByKind  map[string]int64      // GetItem calls by the kind of key read (the key's first segment)
+	conns       map[string]*connCount // by service: connections the SDK's HTTP client reused or opened
 	s3Calls     map[string]int64
 	storedBytes int64
 	memoryMB    int
@@ -60,7 +62,7 @@ func (f *atomicFloat) add(x float64) { f.mu.Lock(); f.v += x; f.mu.Unlock() }
 func (f *atomicFloat) get() float64  { f.mu.Lock(); defer f.mu.Unlock(); return f.v }
 
 func newMeters(memoryMB int) *meters {
-	return &meters{ddbCalls: map[string]int64{}, getsByKind: map[string]int64{}, s3Calls: map[string]int64{}, memoryMB: memoryMB}
+	return &meters{ddbCalls: map[string]int64{}, getsByKind: map[string]int64{}, conns: map[string]*connCount{}, s3Calls: map[string]int64{}, memoryMB: memoryMB}
 }
 
 // gbs is memory × duration rounded up to the millisecond, as Lambda bills.
@@ -155,7 +157,7 @@ func (m *meters) awsRecorder(st *middleware.Stack) error {
 					defer func(n int64) { m.mu.Lock(); m.storedBytes += n; m.mu.Unlock() }(*v.ContentLength)
 				}
 			}
-			out, md, err := next.HandleInitialize(ctx, in)
+			out, md, err := next.HandleInitialize(httptrace.WithClientTrace(ctx, m.connTrace(awsmiddleware.GetServiceID(ctx))), in)
 			var read, write float64
 			switch o := out.Result.(type) {
 			case *dynamodb.PutItemOutput:
@@ -195,6 +197,33 @@ func (m *meters) awsRecorder(st *middleware.Stack) error {
 			m.mu.Unlock()
 			return out, md, err
 		}), middleware.After)
+}
+
+// connCount is how many requests got a reused connection and how many a
+// new one.
+type connCount struct {
+	Reused int64 `json:"reused"`
+	New    int64 `json:"new"`
+}
+
+// connTrace counts, per service, whether each request's connection was
+// reused from the client's idle pool or newly dialled (a TCP handshake,
+// and with TLS a TLS one, added to the request).
+func (m *meters) connTrace(service string) *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		c := m.conns[service]
+		if c == nil {
+			c = &connCount{}
+			m.conns[service] = c
+		}
+		if info.Reused {
+			c.Reused++
+		} else {
+			c.New++
+		}
+	}}
 }
 
 // keyKind is what a GetItem reads: its partition key up to the first '#'
