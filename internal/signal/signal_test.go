@@ -12,6 +12,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/presence"
 	"github.com/goodfaith/goodfaith/internal/signal"
 	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
+	"github.com/goodfaith/goodfaith/internal/store"
 )
 
 type msg = map[string]any
@@ -354,6 +355,19 @@ func TestSweepDropsExpiredConnections(t *testing.T) {
 		f.Rec.Take("prov_old")
 		if n, err := f.H.SweepConnections(ctx); err != nil || n != 0 {
 			t.Fatalf("sweep of live connections: dropped %d, %v", n, err)
+		}
+		// The record carries its expiry (DynamoDB's TTL attribute "ttl" on
+		// the aws home, read back by the adapter).
+		live := f.H.Live
+		if live == nil {
+			live = f.Store
+		}
+		rec, err := live.Get(ctx, store.Key{PK: "WSCONN#pat", SK: "WSCONN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := signaltest.Now0.Add(signal.ConnTTL); !rec.ExpiresAt.Equal(want) {
+			t.Fatalf("connection record expires at %v, want %v", rec.ExpiresAt, want)
 		}
 
 		// Later the provider accepts on a new connection.
