@@ -162,11 +162,20 @@ test("the director attests readiness again, a chart is reviewed and completion u
   await p.click("#tab-protocols");
   await p.waitForSelector("#protocol-table");
   const row = '#protocol-table tr[data-treatment="neurotoxin"]';
-  assert.match(await p.locator(row).innerText(), /v1 “Glabellar lines <i>v1<\/i>” — abobotulinumtoxina_dysport, 50 units\. Unsigned/);
+  assert.match(await p.locator(row).innerText(), /v1 “Glabellar lines <i>v1<\/i>” — abobotulinumtoxina_dysport, 50 units\.\s+Read version 1\s+Unsigned/);
+  await p.click(`${row} summary`);
+  assert.equal(await p.locator(`${row} details p`).innerText(), "Assess, consent, inject.");
   assert.match(await p.locator(row).innerText(), /None signed/);
   await noViolations(p, "protocols");
+  // Signing needs the typed name and the adoption.
   await p.click(`${row} button`);
-  await p.waitForFunction((r) => /Signed by Morgan Hale/.test(document.querySelector(r).textContent), row);
+  await p.waitForSelector("#sign-result .error");
+  assert.match(await p.locator("#sign-result").innerText(), /accepted/);
+  await p.fill("#sign-name", "Morgan Hale");
+  await p.check("#sign-accept");
+  await p.click(`${row} button`);
+  await p.waitForSelector("text=Neurotoxin protocol version 1 signed; it is in force from now.");
+  assert.match(await p.locator(row).innerText(), /Signed by Morgan Hale/);
   assert.match(await p.locator(row).innerText(), /Version 1: Glabellar lines/);
 
   // Readiness revoked with a reason: the treatment is off the widget at once.

@@ -116,7 +116,7 @@ function render() {
   const pages: Record<string, (v: HTMLElement) => Promise<void>> = director
     ? {
         reviews: (v) => directorReviews(v, api, director!.clinic),
-        protocols: (v) => directorProtocols(v, api, director!.clinic, director!.name),
+        protocols: (v) => directorProtocols(v, api, director!.clinic),
         readiness: (v) => directorReadiness(v, api, director!.clinic),
         products: (v) => directorProducts(v, api, director!.clinic),
         "md-adverse": (v) => directorAdverseEvents(v, api, director!.clinic),

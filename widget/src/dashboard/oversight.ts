@@ -221,9 +221,12 @@ export async function directorReviews(view: HTMLElement, api: API, clinic: strin
   await load();
 }
 
-export async function directorProtocols(view: HTMLElement, api: API, clinic: string, signer: string) {
+export async function directorProtocols(view: HTMLElement, api: API, clinic: string) {
   const base = "/v1/director/clinics/" + encodeURIComponent(clinic);
   const box = h("div", { id: "protocols" });
+  const out = h("div", { id: "sign-result", role: "status" });
+  const signName = h("input", { id: "sign-name", type: "text", autocomplete: "name" }) as HTMLInputElement;
+  const signAccept = h("input", { id: "sign-accept", type: "checkbox" }) as HTMLInputElement;
   const load = async () => {
     const ps: any[] = (await api.json("GET", base + "/protocols")).protocols;
     box.replaceChildren(h("table", { id: "protocol-table" }, h("caption", null, "Protocols and standing orders by treatment"),
@@ -234,6 +237,7 @@ export async function directorProtocols(view: HTMLElement, api: API, clinic: str
         h("td", null, p.versions.length
           ? h("ul", null, p.versions.map((v: any) => h("li", { "data-version": String(v.version) },
               h("span", { class: "text" }, "v" + v.version + " “" + v.title + "” — " + v.standing_order.product + ", " + v.standing_order.dose + ". "),
+              h("details", null, h("summary", null, "Read version " + v.version), h("p", { class: "text" }, v.text)),
               v.signature
                 ? "Signed by " + v.signature.name + " on " + fmtDay(v.signature.signed_at)
                 : [h("strong", null, "Unsigned"), " ", h("button", { type: "button", "aria-label": `Sign ${tname(p.treatment)} protocol version ${v.version}`, onclick: () => sign(p.treatment, v.version) }, "Sign")])))
@@ -242,14 +246,21 @@ export async function directorProtocols(view: HTMLElement, api: API, clinic: str
   };
   const sign = async (treatment: string, version: number) => {
     try {
-      await api.json("POST", `${base}/protocols/${encodeURIComponent(treatment)}/versions/${version}/sign`, { accepted: true, name: signer }, { "Idempotency-Key": idemKey() });
-      announce("Protocol signed.");
+      await api.json("POST", `${base}/protocols/${encodeURIComponent(treatment)}/versions/${version}/sign`,
+        { accepted: signAccept.checked, name: signName.value }, { "Idempotency-Key": idemKey() });
       await load();
+      out.replaceChildren(h("p", null, tname(treatment) + " protocol version " + version + " signed; it is in force from now."));
     } catch (x) {
-      announce(failure(x));
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
   };
-  view.append(h("h1", null, "Protocols"), h("p", null, "A version is in force once you sign it, until you sign a later one. Signing records your name as e-signature: " + signer + "."), box);
+  view.append(
+    h("h1", null, "Protocols"),
+    h("p", null, "A version is in force once you sign it, until you sign a later one. Read it, then sign with your full name."),
+    h("div", { class: "row" },
+      h("div", null, h("label", { for: "sign-name" }, "Your full name (e-signature)"), signName),
+      h("div", null, h("label", { class: "inline" }, signAccept, " I have read the version I sign and adopt it as this clinic's protocol"))),
+    out, box);
   await load();
 }
 
