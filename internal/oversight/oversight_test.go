@@ -374,9 +374,11 @@ func TestQueueOverThousandDecidedExams(t *testing.T) {
 	}
 	unflagged := n - len(flaggedIDs)
 	share := float64(q.Totals.Sampled-len(flaggedIDs)) / float64(unflagged)
-	if tol := 4 * math.Sqrt(0.1*0.9/float64(unflagged)); math.Abs(share-0.1) > tol {
+	tol := 4 * math.Sqrt(0.1*0.9/float64(unflagged))
+	if math.Abs(share-0.1) > tol {
 		t.Fatalf("sampled share %.3f outside 0.100±%.3f", share, tol)
 	}
+	t.Logf("%d decided: %d of %d unflagged sampled (%.3f, tolerance 0.100±%.3f) and all %d flagged", n, q.Totals.Sampled-len(flaggedIDs), unflagged, share, tol, len(flaggedIDs))
 	if len(q.Providers) != 2 || q.Providers[0].Sampled+q.Providers[1].Sampled != q.Totals.Sampled {
 		t.Fatalf("per provider: %+v", q.Providers)
 	}
