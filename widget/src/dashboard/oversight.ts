@@ -115,6 +115,10 @@ export async function clinicAdverseEvents(view: HTMLElement, api: API) {
     h("button", { type: "submit", class: "primary" }, "Record adverse event"),
   );
   const load = async () => list.replaceChildren(adverseTable((await api.json("GET", "/v1/clinic/adverse-events")).items));
+  // One key per attempt that reaches the server: a double submit records
+  // the event once; an answer (success or refusal) retires the key, since
+  // the server keeps it for that exact request.
+  let key = idemKey();
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const v = (id: string) => (form.querySelector("#ae-" + id) as HTMLInputElement).value.trim();
@@ -125,11 +129,13 @@ export async function clinicAdverseEvents(view: HTMLElement, api: API) {
       description: v("description"), actions: v("actions"),
     };
     try {
-      const r = await api.json("POST", "/v1/clinic/adverse-events", body, { "Idempotency-Key": idemKey() });
+      const r = await api.json("POST", "/v1/clinic/adverse-events", body, { "Idempotency-Key": key });
       out.replaceChildren(h("p", null, "Recorded " + r.adverse_event.id + ". The medical director has been notified."));
       form.reset();
+      key = idemKey();
       await load();
     } catch (x) {
+      if (x instanceof APIError) key = idemKey();
       out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
   });
