@@ -519,12 +519,16 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 	}
 	ops := []store.Op{updateOp(e, next), s.audit(providerID, RoleProvider, "exam.decide", e.ID, now).Op()}
 	var rec *pso.Record
+	committed := false
 	if d.Outcome == Approved {
-		unlock, err := s.lockDecision(ctx, e.ID, providerID, now)
+		unlock, release, err := s.lockDecision(ctx, e.ID, providerID, now)
 		if err != nil {
 			return Exam{}, nil, err
 		}
-		defer unlock()
+		defer func() { unlock(committed) }()
+		// The lease ends with the decision's own transaction: one write
+		// less per approval than deleting it afterwards.
+		ops = append(ops, release)
 		// Another decision may have committed between our read and the
 		// lock; signing now would only leave an orphan object.
 		if cur, err := load(ctx, s.Store, e.ID); err != nil || cur.version != e.version {
@@ -545,6 +549,7 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 	if err := commit(ctx, s.Store, ops...); err != nil {
 		return Exam{}, nil, err
 	}
+	committed = true
 	next.version = e.version + 1
 	return next, rec, nil
 }
@@ -552,7 +557,10 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 // lockDecision takes a short lease on signing the exam's decision, so that
 // of concurrent approvals only one signs and writes an order. An expired
 // lease (a crashed attempt) is taken over.
-func (s *Service) lockDecision(ctx context.Context, examID, providerID string, now time.Time) (unlock func(), err error) {
+// It returns the op that ends the lease within the decision's transaction
+// (only while this attempt still holds it) and unlock, which ends it
+// otherwise: unlock(committed) does nothing once that transaction committed.
+func (s *Service) lockDecision(ctx context.Context, examID, providerID string, now time.Time) (unlock func(committed bool), release store.Op, err error) {
 	k := decisionLockKey(examID)
 	lock := store.Item{PK: k.PK, SK: k.SK, Version: 1, ExpiresAt: now.Add(decisionLockTTL), Data: []byte(`{"provider_id":"` + providerID + `"}`)}
 	err = s.Store.Put(ctx, lock, store.IfAbsent)
@@ -564,15 +572,19 @@ func (s *Service) lockDecision(ctx context.Context, examID, providerID string, n
 		}
 	}
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fault.Conflict("decision_in_progress", "another decision on this exam is being signed")
+		return nil, store.Op{}, fault.Conflict("decision_in_progress", "another decision on this exam is being signed")
 	}
 	if err != nil {
-		return nil, err
+		return nil, store.Op{}, err
 	}
-	return func() {
+	unlock = func(committed bool) {
+		if committed {
+			return
+		}
 		// Best effort with a fresh context: the lease expires anyway.
 		_ = s.Store.Delete(context.WithoutCancel(ctx), k, store.IfVersion(lock.Version))
-	}, nil
+	}
+	return unlock, store.Op{Delete: &k, Cond: store.IfVersion(lock.Version)}, nil
 }
 
 func (s *Service) issuePSO(ctx context.Context, e Exam, p directory.Provider, rule rules.Exam, review OrderReview, now time.Time) (pso.Record, []store.Op, error) {
