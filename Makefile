@@ -1,5 +1,5 @@
 # Goodfaith — common commands. `make test` is what CI runs.
-.PHONY: run test test-short bench fuzz vet lambdas lambda-bench clean widget widget-test widget-size
+.PHONY: run test test-short bench fuzz vet lambdas lambda-bench site clean widget widget-test widget-size
 
 run: ## the product on the embedded store, with demo data
 	go run ./infra/local
@@ -36,6 +36,19 @@ lambdas: ## each functions/<name> for Lambda (linux/arm64): dist/<name>/bootstra
 
 lambda-bench: lambdas ## cold start (process start -> first answer, DynamoDB Local + MinIO) and binary size per function; goal <= 50 ms, <= 15 MB
 	bash infra/testenv/with-services.sh go test -run '^$$' -bench ColdStart -benchtime 20x ./functions/
+
+site: ## the provider console and clinic dashboard for the site bucket (dist/site); STACK=<stack> also writes each page's config.json from the stack's outputs, uploads and invalidates (infra/deploy/README.md)
+	@set -e; rm -rf dist/site; for p in console dashboard; do \
+		mkdir -p dist/site/$$p; \
+		cp widget/dist/$$p.html dist/site/$$p/index.html; \
+		cp widget/dist/$$p.js widget/dist/app.css dist/site/$$p/; \
+	done; \
+	if [ -z "$(STACK)" ]; then echo "dist/site built; STACK=<stack name> make site writes config.json and uploads"; exit 0; fi; \
+	out() { aws cloudformation describe-stacks --stack-name "$(STACK)" --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	out ConsoleConfig > dist/site/console/config.json; \
+	out DashboardConfig > dist/site/dashboard/config.json; \
+	aws s3 sync dist/site "s3://$$(out SiteBucketName)/" --delete --cache-control no-store; \
+	aws cloudfront create-invalidation --distribution-id "$$(out SiteDistributionId)" --paths '/console/*' '/dashboard/*'
 
 clean:
 	rm -rf dist goodfaith-data

@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/goodfaith/goodfaith/internal/app"
 )
 
 // functionNames lists the folders of functions/ (each one Lambda).
@@ -47,6 +50,7 @@ var wiringImports = []string{
 	"github.com/goodfaith/goodfaith/internal/lambdahttp",
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime",
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule",
+	"github.com/goodfaith/goodfaith/internal/lambdasqs",
 	"github.com/goodfaith/goodfaith/internal/lambdastream",
 	"github.com/goodfaith/goodfaith/internal/lambdaws",
 }
@@ -119,5 +123,33 @@ func TestFunctionsCrossCompileForLambda(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEachFunctionHasItsNeeds: every function builds its app with
+// app.ForFunction and its own app.<Name>Needs, which app.NeedsOf knows, and
+// serves only its own routes.
+func TestEachFunctionHasItsNeeds(t *testing.T) {
+	for _, name := range functionNames(t) {
+		if _, ok := app.NeedsOf(name); !ok {
+			t.Errorf("app.NeedsOf does not know functions/%s", name)
+		}
+		src, err := os.ReadFile(filepath.Join(name, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		needs := "app." + strings.ToUpper(name[:1]) + name[1:] + "Needs())"
+		if !strings.Contains(string(src), "app.ForFunction(") || !strings.Contains(string(src), needs) {
+			t.Errorf("functions/%s/main.go does not build its app with app.ForFunction(ctx, os.Getenv, %s", name, needs)
+		}
+		// app.Handler (httpapi.New) picks audiences at run time, so it would
+		// link every audience's handlers: a function serves its own
+		// httpapi.<Name>Routes.
+		if strings.Contains(string(src), ".Handler(httpapi.") {
+			t.Errorf("functions/%s/main.go serves app.Handler(httpapi.…); serve a.Serve(httpapi.%sRoutes)", name, strings.ToUpper(name[:1])+name[1:])
+		}
+		if strings.Contains(string(src), "a.Serve(httpapi.") && !strings.Contains(string(src), "a.Serve(httpapi."+strings.ToUpper(name[:1])+name[1:]+"Routes)") {
+			t.Errorf("functions/%s/main.go serves another audience's routes", name)
+		}
 	}
 }

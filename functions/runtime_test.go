@@ -36,6 +36,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime/runtimeapi"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/queue/sqsqueue"
 	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/signer/kmssigner/kmstest"
@@ -171,6 +172,10 @@ func awsEnv(tb testing.TB) lambdaEnv {
 	if err := s3blob.CreateBucket(ctx, home.S3, name, true); err != nil {
 		tb.Fatal(err)
 	}
+	jobs, err := sqsqueue.CreateQueue(ctx, testenv.SQS(tb), name, sqsqueue.Queue{Region: "us-east-1"})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	raw, err := os.ReadFile("../testdata/seed/e2e.json")
 	if err != nil {
 		tb.Fatal(err)
@@ -222,6 +227,7 @@ func awsEnv(tb testing.TB) lambdaEnv {
 		app.EnvPublicOrigin:        "https://app.goodfaith.test",
 		app.EnvVerifyBaseURL:       "https://app.goodfaith.test/v1/psos/",
 		app.EnvRetentionYears:      "1",
+		app.EnvWebhookQueueURL:     jobs.URL,
 		"SECRETS_REVISION":         "1",
 		// the Lambda runtime
 		app.EnvRegion:                     "us-east-1",
@@ -410,9 +416,18 @@ var smokeCases = map[string]smokeCase{
 			t.Fatalf("GET /v1/provider/queue: %d %v; want 200 and an empty queue", r.StatusCode, body)
 		}
 	}},
-	"sweep":    {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired")},
-	"webhooks": {"eventbridge-scheduled.json", scheduledCheck("webhooks", "redriven", "attempted")},
-	"close":    {"eventbridge-scheduled.json", scheduledCheck("close")},
+	"sweep": {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired")},
+	"webhooks": {"sqs-webhook-jobs.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
+		if res.Error != nil {
+			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
+		}
+		// Jobs of deliveries that do not exist, and a body that is not a
+		// job, are dropped: handled, so none is reported.
+		if string(res.Response) != `{"batchItemFailures":[]}` {
+			t.Fatalf("answer %s; want an SQS batch response with no failures", res.Response)
+		}
+	}},
+	"close": {"eventbridge-scheduled.json", scheduledCheck("close")},
 	"signal": {"apigw-ws-connect-provider.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
 		if res.Error != nil {
 			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)

@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/cfn"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 	"github.com/goodfaith/goodfaith/internal/signer"
+	"github.com/goodfaith/goodfaith/widget"
 )
 
 const templateFile = "../template.yaml"
@@ -189,6 +192,7 @@ func envRead(t *testing.T) []string {
 		app.EnvProviderIssuer:     "https://idp.goodfaith.test/pool", app.EnvProviderAudience: "console",
 		app.EnvProviderJWKSURL: "https://idp.goodfaith.test/pool/.well-known/jwks.json",
 		app.EnvPublicOrigin:    "https://app.goodfaith.test", app.EnvVerifyBaseURL: "https://app.goodfaith.test/v1/psos/",
+		app.EnvWebhookQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
 	}
 	if _, _, err := app.FromEnv(context.Background(), record(valid)); err != nil {
 		t.Fatalf("FromEnv refused a valid environment: %v", err)
@@ -207,12 +211,6 @@ var optionalUnset = map[string]string{
 	// The key-file fallback of the PSO signer: the template signs with KMS
 	// (PSO_KMS_KEY_ID), and FromEnv ignores the PEM when a KMS key is set.
 	app.EnvPSOSigningKeyPEM: "the key-file fallback",
-	// Both need the user pool's pre-token-generation trigger (adding
-	// goodfaith:clinic_id / goodfaith:role claims) and their own app
-	// clients, which the stack does not declare yet; unset, clinic routes
-	// take sk_ keys only and director routes answer 401.
-	app.EnvDashboardClientID: "clinic-admin tokens need a pre-token-generation trigger",
-	app.EnvDirectorClientID:  "director tokens need a pre-token-generation trigger",
 	// Test credentials, read only with an endpoint override.
 	"AWS_ACCESS_KEY_ID":     "test credentials",
 	"AWS_SECRET_ACCESS_KEY": "test credentials",
@@ -309,9 +307,10 @@ func (tp template) grants(fn, action string, ref any) bool {
 	return false
 }
 
-// PSOs are signed by a KMS key of the template: every function reads its
-// public key at start-up (app.FromEnv), and the retired keys'; only the
-// provider function, which issues PSOs, may sign.
+// PSOs are signed by a KMS key of the template: the functions whose
+// app.<Name>Needs read it at start-up (provider; public, with the retired
+// keys') may read its public key, no other; only the provider function,
+// which issues PSOs, may sign.
 func TestTemplateSignsPSOsWithAKMSKey(t *testing.T) {
 	tp := loadTemplate(t)
 	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
@@ -335,11 +334,19 @@ func TestTemplateSignsPSOsWithAKMSKey(t *testing.T) {
 		t.Errorf("%s = %v; want a parameter defaulting to empty", app.EnvPSOKMSRetiredKeyIDs, vars[app.EnvPSOKMSRetiredKeyIDs])
 	}
 	for _, fn := range tp.ofType("AWS::Serverless::Function") {
-		if !tp.grants(fn, "kms:GetPublicKey", keyRef) {
-			t.Errorf("%s cannot read the signing key's public key (kms:GetPublicKey), which it does at start-up", fn)
+		n, _ := app.NeedsOf(tp.folderOf(fn))
+		if reads := tp.grants(fn, "kms:GetPublicKey", keyRef); reads != (n.PSOKeys != nil) {
+			t.Errorf("%s: kms:GetPublicKey on the signing key granted = %v; its function reads the key at start-up: %v", fn, reads, n.PSOKeys != nil)
 		}
-		if !tp.grants(fn, "kms:GetPublicKey", "${"+retired+"}") {
-			t.Errorf("%s cannot read the retired keys' public keys", fn)
+		if reads := tp.grants(fn, "kms:GetPublicKey", "${"+retired+"}"); reads != n.RetiredPSOKeys {
+			t.Errorf("%s: kms:GetPublicKey on the retired keys granted = %v; its function reads them: %v", fn, reads, n.RetiredPSOKeys)
+		}
+		sends := false
+		for _, st := range tp.roleStatements(fn) {
+			sends = sends || slices.Contains(list(get(st, "Action")), any("ses:SendEmail"))
+		}
+		if sends != (n.Senders != nil) {
+			t.Errorf("%s: ses:SendEmail granted = %v; its function sends through SES: %v", fn, sends, n.Senders != nil)
 		}
 		signs := false
 		for _, s := range tp.roleStatements(fn) {
@@ -424,11 +431,15 @@ func TestTemplateAllowsNamedActionsOnly(t *testing.T) {
 
 func TestTemplateBucketIsLockedEncryptedAndPrivate(t *testing.T) {
 	tp := loadTemplate(t)
-	buckets := tp.ofType("AWS::S3::Bucket")
-	if len(buckets) != 1 {
-		t.Fatalf("buckets %v; want one", buckets)
+	// The documents bucket: the functions' BUCKET_NAME (the other bucket
+	// holds the site: TestTemplateServesTheSite).
+	name := target(get(tp.Globals, "Function", "Environment", "Variables", app.EnvBucketName))
+	if tp.Resources[name]["Type"] != "AWS::S3::Bucket" {
+		t.Fatalf("%s is %v; want a bucket of the template", app.EnvBucketName, name)
 	}
-	name := buckets[0]
+	if n := len(tp.ofType("AWS::S3::Bucket")); n != 2 {
+		t.Errorf("%d buckets; want the documents' and the site's", n)
+	}
 	b := asMap(tp.Resources[name]["Properties"])
 	if b["ObjectLockEnabled"] != true {
 		t.Error("Object Lock is not enabled")
@@ -549,6 +560,62 @@ func TestTemplateDispatchReadsTheStreamWithPartialFailures(t *testing.T) {
 	}
 	if tp.Resources[target(get(s, "DestinationConfig", "OnFailure", "Destination"))]["Type"] != "AWS::SQS::Queue" {
 		t.Errorf("the on-failure destination %v is not a queue of the template", get(s, "DestinationConfig"))
+	}
+}
+
+// webhookJobSenders are the functions that queue webhook delivery jobs:
+// the webhook events consumer (dispatch), a replay (clinic), and the
+// worker's next attempts and re-drive (webhooks).
+var webhookJobSenders = []string{"dispatch", "clinic", "webhooks"}
+
+// Webhook delivery jobs: the queue FromEnv is given (WEBHOOK_QUEUE_URL) is
+// the one the webhooks function consumes, reporting partial failures, with
+// a visibility timeout of at least six times the function's timeout and a
+// dead-letter queue; only the functions that queue jobs may send to it.
+func TestTemplateWebhookJobsGoThroughSQS(t *testing.T) {
+	tp := loadTemplate(t)
+	q := tp.functionEnvTarget(t, app.EnvWebhookQueueURL)
+	if tp.Resources[q]["Type"] != "AWS::SQS::Queue" {
+		t.Fatalf("%s is %v, not a queue of the template", app.EnvWebhookQueueURL, q)
+	}
+	fns := tp.functionsByFolder()["webhooks"]
+	if len(fns) != 1 {
+		t.Fatalf("webhooks functions %v", fns)
+	}
+	var sources []any
+	for _, e := range asMap(tp.functionProps(fns[0])["Events"]) {
+		if get(e, "Type") == "SQS" {
+			sources = append(sources, get(e, "Properties"))
+		}
+	}
+	if len(sources) != 1 || target(get(sources[0], "Queue")) != q {
+		t.Fatalf("webhooks consumes %v; want the one queue %s", sources, q)
+	}
+	if !slices.Contains(list(get(sources[0], "FunctionResponseTypes")), any("ReportBatchItemFailures")) {
+		t.Error("the jobs' event source does not report partial batch failures")
+	}
+	if n, ok := get(sources[0], "BatchSize").(int); !ok || n > 10 {
+		t.Errorf("BatchSize %v; the worker handles a batch within one timeout, keep it at 10 or less", get(sources[0], "BatchSize"))
+	}
+	qp := asMap(tp.Resources[q]["Properties"])
+	vis, _ := qp["VisibilityTimeout"].(int)
+	fnTimeout, _ := tp.functionProps(fns[0])["Timeout"].(int)
+	if fnTimeout == 0 || vis < 6*fnTimeout {
+		t.Errorf("VisibilityTimeout %d with a function timeout of %d; want at least six times it", vis, fnTimeout)
+	}
+	if n, ok := get(qp, "RedrivePolicy", "maxReceiveCount").(int); !ok || n < 2 {
+		t.Errorf("RedrivePolicy %v; want a dead-letter queue after a few receives", qp["RedrivePolicy"])
+	}
+	for _, fn := range tp.ofType("AWS::Serverless::Function") {
+		want := slices.Contains(webhookJobSenders, tp.folderOf(fn))
+		if got := tp.grants(fn, "sqs:SendMessage", map[string]any{"Fn::GetAtt": []any{q, "Arn"}}); got != want {
+			t.Errorf("%s may send webhook jobs: %v; want %v", fn, got, want)
+		}
+	}
+	for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
+		if !tp.grants(fns[0], a, map[string]any{"Fn::GetAtt": []any{q, "Arn"}}) {
+			t.Errorf("%s cannot %s on %s (the event source mapping polls with the function's role)", fns[0], a, q)
+		}
 	}
 }
 
@@ -919,55 +986,93 @@ func TestTemplateUserPoolRequiresMFAAndAdminCreatedUsers(t *testing.T) {
 		}
 	}
 	sort.Strings(groups)
-	expectEq(t, "groups", strings.Join(groups, ","), "clinic-admins,providers")
+	// The groups internal/auth maps to roles.
+	expectEq(t, "groups", strings.Join(groups, ","), strings.Join([]string{auth.CognitoClinicAdminsGroup, auth.CognitoDirectorsGroup, "providers"}, ","))
+	// custom:clinic_id names a clinic admin's clinic: no user may change it.
+	var clinicAttr bool
+	for _, a := range list(pool["Schema"]) {
+		if "custom:"+fmt.Sprint(get(a, "Name")) == auth.CognitoClinicIDClaim {
+			clinicAttr = get(a, "Mutable") == false
+		}
+	}
+	if !clinicAttr {
+		t.Errorf("the pool has no immutable %s attribute", auth.CognitoClinicIDClaim)
+	}
+	// One public client per audience, each the audience the code checks
+	// its tokens against.
 	clients := tp.ofType("AWS::Cognito::UserPoolClient")
-	if len(clients) != 1 {
-		t.Fatalf("app clients %v; want one", clients)
+	if len(clients) != 3 {
+		t.Fatalf("app clients %v; want the console's, the dashboard's and the directors'", clients)
 	}
-	client := asMap(tp.Resources[clients[0]]["Properties"])
-	if target(client["UserPoolId"]) != pools[0] || client["GenerateSecret"] != false {
-		t.Errorf("app client %v; want a public client of the pool", client)
-	}
-	// The code verifies provider tokens against this pool and client.
 	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
-	if target(vars[app.EnvProviderIssuer]) != pools[0] || target(vars[app.EnvProviderAudience]) != clients[0] {
-		t.Errorf("PROVIDER_ISSUER %v / PROVIDER_AUDIENCE %v are not the pool's issuer and client", vars[app.EnvProviderIssuer], vars[app.EnvProviderAudience])
+	seen := map[string]string{}
+	for _, v := range []string{app.EnvProviderAudience, app.EnvDashboardClientID, app.EnvDirectorClientID} {
+		c := target(vars[v])
+		client := asMap(tp.Resources[c]["Properties"])
+		if tp.Resources[c]["Type"] != "AWS::Cognito::UserPoolClient" || target(client["UserPoolId"]) != pools[0] || client["GenerateSecret"] != false {
+			t.Errorf("%s = %v; want a public app client of the pool", v, vars[v])
+		}
+		if other, dup := seen[c]; dup {
+			t.Errorf("%s and %s are the same client %s: a token of one audience would pass as the other's", v, other, c)
+		}
+		seen[c] = v
+		if cb := fmt.Sprint(list(client["CallbackURLs"])); !strings.Contains(cb, "${PublicOrigin}/") {
+			t.Errorf("%s: callback URLs %s are not pages of PublicOrigin", c, cb)
+		}
+	}
+	if target(vars[app.EnvProviderIssuer]) != pools[0] {
+		t.Errorf("PROVIDER_ISSUER %v is not the pool's issuer", vars[app.EnvProviderIssuer])
+	}
+	if len(tp.ofType("AWS::Cognito::UserPoolDomain")) != 1 {
+		t.Error("no hosted sign-in domain (AWS::Cognito::UserPoolDomain)")
 	}
 	if sub, _ := get(vars, app.EnvProviderJWKSURL, "Fn::Sub").(string); sub != "${"+pools[0]+".ProviderURL}/.well-known/jwks.json" {
 		t.Errorf("PROVIDER_JWKS_URL %v is not the pool's JWKS", vars[app.EnvProviderJWKSURL])
 	}
 }
 
-// Provider routes pass the JWT authorizer (defence in depth), with an
-// unauthorized OPTIONS route beside each for preflights; no other route
-// does: clinic routes take sk_ keys, patient and public routes no JWT.
-func TestTemplateAuthorizerGuardsProviderRoutesOnly(t *testing.T) {
+// The routes of an audience that signs in with Cognito pass a JWT
+// authorizer for that audience's app client (defence in depth: the app
+// verifies the token again), with an unauthorized OPTIONS route beside
+// each for preflights: provider routes the console's client, director
+// routes the directors'. No other route does: clinic routes take sk_ keys
+// or clinic-admin tokens (the app tells them apart), patient and public
+// routes no Cognito token.
+func TestTemplateAuthorizersGuardTheCognitoAudiences(t *testing.T) {
 	tp := loadTemplate(t)
 	apis := tp.ofType("AWS::Serverless::HttpApi")
 	if len(apis) != 1 {
 		t.Fatalf("HTTP APIs %v", apis)
 	}
-	authorizers := asMap(get(tp.Resources[apis[0]], "Properties", "Auth", "Authorizers"))
-	if len(authorizers) != 1 {
-		t.Fatalf("authorizers %v; want one", authorizers)
-	}
 	if d := get(tp.Resources[apis[0]], "Properties", "Auth", "DefaultAuthorizer"); d != nil {
 		t.Errorf("DefaultAuthorizer %v would put the patient, clinic and public routes behind a JWT", d)
 	}
-	var authName string
+	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
+	// The route prefix of each audience and the client its tokens are for.
+	guarded := map[string]string{
+		"/v1/provider/": target(vars[app.EnvProviderAudience]),
+		"/v1/director/": target(vars[app.EnvDirectorClientID]),
+	}
+	authorizers := asMap(get(tp.Resources[apis[0]], "Properties", "Auth", "Authorizers"))
+	if len(authorizers) != len(guarded) {
+		t.Fatalf("authorizers %v; want one per Cognito audience (%d)", authorizers, len(guarded))
+	}
+	authorizerOf := map[string]string{} // client -> authorizer
+	pool := tp.ofType("AWS::Cognito::UserPool")
 	for name, a := range authorizers {
-		authName = name
 		jwt := get(a, "JwtConfiguration")
-		pool := tp.ofType("AWS::Cognito::UserPool")
 		if !sameRef(get(jwt, "issuer"), map[string]any{"Fn::GetAtt": []any{pool[0], "ProviderURL"}}) {
-			t.Errorf("authorizer issuer %v is not the user pool's", get(jwt, "issuer"))
+			t.Errorf("authorizer %s issuer %v is not the user pool's", name, get(jwt, "issuer"))
 		}
 		aud := list(get(jwt, "audience"))
 		if len(aud) != 1 || tp.Resources[target(aud[0])]["Type"] != "AWS::Cognito::UserPoolClient" {
-			t.Errorf("authorizer audience %v is not the app client", aud)
+			t.Errorf("authorizer %s audience %v is not one app client", name, aud)
+			continue
 		}
+		authorizerOf[target(aud[0])] = name
 		expectEq(t, "identity source", get(a, "IdentitySource"), any("$request.header.Authorization"))
 	}
+	seen := map[string]bool{}
 	for folder, fns := range tp.functionsByFolder() {
 		for _, fn := range fns {
 			evs := asMap(tp.functionProps(fn)["Events"])
@@ -976,15 +1081,23 @@ func TestTemplateAuthorizerGuardsProviderRoutesOnly(t *testing.T) {
 					continue
 				}
 				p := asMap(get(e, "Properties"))
+				path := fmt.Sprint(p["Path"])
 				auth := get(p, "Auth", "Authorizer")
+				client := ""
+				for prefix, c := range guarded {
+					if strings.HasPrefix(path, prefix) {
+						client = c
+					}
+				}
 				switch {
-				case folder == "provider" && p["Method"] == "OPTIONS":
+				case client != "" && p["Method"] == "OPTIONS":
 					if auth != nil && auth != "NONE" {
 						t.Errorf("%s.%s: the preflight route is behind %v; browsers send no token on preflights", fn, en, auth)
 					}
-				case folder == "provider":
-					if auth != authName {
-						t.Errorf("%s.%s (%v %v) is not behind the JWT authorizer", fn, en, p["Method"], p["Path"])
+				case client != "":
+					seen[client] = true
+					if want := authorizerOf[client]; auth != want || want == "" {
+						t.Errorf("%s.%s (%v %v) is behind %v; want the authorizer of %s", fn, en, p["Method"], path, auth, client)
 					}
 					var preflight bool
 					for _, o := range evs {
@@ -992,14 +1105,19 @@ func TestTemplateAuthorizerGuardsProviderRoutesOnly(t *testing.T) {
 						preflight = preflight || (get(o, "Type") == "HttpApi" && op["Method"] == "OPTIONS" && op["Path"] == p["Path"] && get(op, "Auth", "Authorizer") == nil)
 					}
 					if !preflight {
-						t.Errorf("%s.%s (%v) has no unauthorized OPTIONS route for preflights", fn, en, p["Path"])
+						t.Errorf("%s.%s (%v) has no unauthorized OPTIONS route for preflights", fn, en, path)
 					}
 				default:
 					if auth != nil && auth != "NONE" {
-						t.Errorf("%s.%s (functions/%s) is behind %v; only provider routes take Cognito tokens", fn, en, folder, auth)
+						t.Errorf("%s.%s (functions/%s, %s) is behind %v; only the Cognito audiences' routes are", fn, en, folder, path, auth)
 					}
 				}
 			}
+		}
+	}
+	for prefix, c := range guarded {
+		if !seen[c] {
+			t.Errorf("no route under %s behind the authorizer of %s", prefix, c)
 		}
 	}
 }
@@ -1348,5 +1466,144 @@ func TestTemplateSignalingWebSocketAPI(t *testing.T) {
 	}
 	if !wss {
 		t.Error("no output gives the wss:// URL of the signaling API")
+	}
+}
+
+// TestTemplateServesTheSite: the consoles are files of a private bucket that
+// only the site distribution reads (origin access control, the
+// distribution's ARN in the bucket policy), over HTTPS, with the headers the
+// local server sends them (widget.ConsoleCSP with this stack's origins);
+// the API and the widget go to the HTTP API on the same origin; the
+// outputs give the consoles' URLs and config.json, and the snippet.
+func TestTemplateServesTheSite(t *testing.T) {
+	tp := loadTemplate(t)
+	dists := tp.ofType("AWS::CloudFront::Distribution")
+	if len(dists) != 1 {
+		t.Fatalf("distributions %v; want one", dists)
+	}
+	dist := asMap(get(tp.Resources[dists[0]], "Properties", "DistributionConfig"))
+	docs := target(get(tp.Globals, "Function", "Environment", "Variables", app.EnvBucketName))
+	var site string
+	for _, b := range tp.ofType("AWS::S3::Bucket") {
+		if b != docs {
+			site = b
+		}
+	}
+	sb := asMap(tp.Resources[site]["Properties"])
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if get(sb, "PublicAccessBlockConfiguration", k) != true {
+			t.Errorf("site bucket: PublicAccessBlockConfiguration.%s is not true", k)
+		}
+	}
+	if get(sb, "WebsiteConfiguration") != nil {
+		t.Error("the site bucket is a public website endpoint; CloudFront reads it privately")
+	}
+	// Origins: the bucket through an OAC, the HTTP API over HTTPS.
+	origins := map[string]any{}
+	for _, o := range list(dist["Origins"]) {
+		origins[fmt.Sprint(get(o, "Id"))] = o
+		switch {
+		case get(o, "S3OriginConfig") != nil:
+			if target(get(o, "DomainName")) != site || tp.Resources[target(get(o, "OriginAccessControlId"))]["Type"] != "AWS::CloudFront::OriginAccessControl" {
+				t.Errorf("S3 origin %v; want the site bucket through an origin access control", o)
+			}
+		default:
+			if !strings.Contains(fmt.Sprint(get(o, "DomainName")), "${HttpApi}.execute-api.") || get(o, "CustomOriginConfig", "OriginProtocolPolicy") != "https-only" {
+				t.Errorf("origin %v; want the HTTP API over HTTPS", o)
+			}
+		}
+	}
+	// Only this distribution reads the bucket.
+	var readers int
+	for _, pol := range tp.ofType("AWS::S3::BucketPolicy") {
+		p := asMap(tp.Resources[pol]["Properties"])
+		if target(p["Bucket"]) != site {
+			continue
+		}
+		for _, st := range list(get(p, "PolicyDocument", "Statement")) {
+			if get(st, "Effect") != "Allow" {
+				continue
+			}
+			readers++
+			if get(st, "Principal", "Service") != "cloudfront.amazonaws.com" || !strings.Contains(fmt.Sprint(get(st, "Condition", "StringEquals", "AWS:SourceArn")), "${"+dists[0]+"}") {
+				t.Errorf("site bucket policy lets %v read; want the site distribution only", get(st, "Principal"))
+			}
+		}
+	}
+	if readers != 1 {
+		t.Errorf("%d statements allow reading the site bucket; want the distribution's", readers)
+	}
+	// HTTPS everywhere; the API and the widget to the API origin.
+	api := ""
+	for id, o := range origins {
+		if get(o, "CustomOriginConfig") != nil {
+			api = id
+		}
+	}
+	behaviors := map[string]any{"(default)": dist["DefaultCacheBehavior"]}
+	for _, c := range list(dist["CacheBehaviors"]) {
+		behaviors[fmt.Sprint(get(c, "PathPattern"))] = c
+	}
+	for pattern, c := range behaviors {
+		if v := get(c, "ViewerProtocolPolicy"); v != "https-only" && v != "redirect-to-https" {
+			t.Errorf("behavior %s lets browsers use %v", pattern, v)
+		}
+	}
+	for _, pattern := range []string{"/v1/*", "/.well-known/*", widget.Prefix + "*"} {
+		if c, ok := behaviors[pattern]; !ok || get(c, "TargetOriginId") != api {
+			t.Errorf("%s does not go to the HTTP API (%v)", pattern, c)
+		}
+	}
+	if !slices.Contains(list(get(behaviors["/v1/*"], "AllowedMethods")), any("POST")) {
+		t.Error("/v1/* does not allow POST")
+	}
+	// The consoles' headers are the local server's.
+	hp := target(get(behaviors["(default)"], "ResponseHeadersPolicyId"))
+	hc := get(tp.Resources[hp], "Properties", "ResponseHeadersPolicyConfig")
+	csp := fmt.Sprint(get(hc, "SecurityHeadersConfig", "ContentSecurityPolicy", "ContentSecurityPolicy", "Fn::Sub"))
+	csp = strings.NewReplacer("${AWS::Region}", "us-east-1", "${AuthDomainPrefix}", "signin", "${SignalApi}", "sigapi", "${DocumentsBucket}", "docs").Replace(csp)
+	want := widget.ConsoleCSP(
+		[]string{"https://cognito-idp.us-east-1.amazonaws.com", "https://signin.auth.us-east-1.amazoncognito.com"},
+		[]string{"https://docs.s3.us-east-1.amazonaws.com"},
+		"wss://sigapi.execute-api.us-east-1.amazonaws.com")
+	if csp != want {
+		t.Errorf("the consoles' CSP in the template is\n%s\nthe local server's (widget.ConsoleCSP) with this stack's origins is\n%s", csp, want)
+	}
+	for path, want := range map[string]any{
+		"ContentTypeOptions.Override":   true,
+		"FrameOptions.FrameOption":      "DENY",
+		"ReferrerPolicy.ReferrerPolicy": "no-referrer",
+	} {
+		parts := strings.Split(path, ".")
+		if got := get(hc, append([]string{"SecurityHeadersConfig"}, parts...)...); got != want {
+			t.Errorf("consoles' %s = %v, want %v", path, got, want)
+		}
+	}
+	if get(hc, "SecurityHeadersConfig", "StrictTransportSecurity") == nil {
+		t.Error("no HSTS on the consoles")
+	}
+	// The pages' config.json, as `make site` writes them from the outputs:
+	// every key the local server's config.json has.
+	for out, prefix := range map[string]string{"ConsoleConfig": widget.ConsolePrefix, "DashboardConfig": widget.DashboardPrefix} {
+		rec := httptest.NewRecorder()
+		widget.Consoles(widget.ConsoleOptions{Issuer: "https://idp.test"}).ServeHTTP(rec, httptest.NewRequest("GET", prefix+"config.json", nil))
+		var local, aws map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &local); err != nil || len(local) == 0 {
+			t.Fatalf("local %sconfig.json: %v %s", prefix, err, rec.Body)
+		}
+		sub := fmt.Sprint(get(tp.Outputs[out], "Value", "Fn::Sub"))
+		if err := json.Unmarshal([]byte(sub), &aws); err != nil {
+			t.Fatalf("output %s is not JSON: %v\n%s", out, err, sub)
+		}
+		for k := range local {
+			if _, ok := aws[k]; !ok {
+				t.Errorf("output %s lacks %q, which the page's config.json has", out, k)
+			}
+		}
+	}
+	for _, o := range []string{"ConsoleUrl", "DashboardUrl", "ConsoleConfig", "DashboardConfig", "WidgetSnippet", "SiteBucketName", "SiteDistributionId", "SiteUrl"} {
+		if _, ok := tp.Outputs[o]; !ok {
+			t.Errorf("no %s output", o)
+		}
 	}
 }

@@ -16,9 +16,9 @@ import (
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.ClinicNeeds())
 	if err != nil {
 		lambdaruntime.Fail("clinic", err)
 	}
-	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Clinic)))
+	lambda.Start(lambdahttp.Handler(a.Serve(httpapi.ClinicRoutes)))
 }

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.DispatchNeeds())
 	if err != nil {
 		lambdaruntime.Fail("dispatch", err)
 	}

@@ -1,7 +1,8 @@
 // Command patient is the Lambda function of the widget and patient routes
 // (httpapi.Patient: GET /v1/widget/config, /v1/exams…, GET /v1/ice-servers)
-// behind the HTTP API, on the AWS home built from the environment that
-// internal/app/env.go describes.
+// and of the widget itself (/widget/…: app.PatientHandler) behind the HTTP
+// API, on the AWS home built from the environment that internal/app/env.go
+// describes.
 package main
 
 import (
@@ -11,15 +12,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/goodfaith/goodfaith/internal/app"
-	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, home, err := app.ForFunction(context.Background(), os.Getenv, app.PatientNeeds())
 	if err != nil {
 		lambdaruntime.Fail("patient", err)
 	}
-	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Patient)))
+	lambda.Start(lambdahttp.Handler(a.PatientHandler(home.BlobOrigin)))
 }

@@ -16,9 +16,9 @@ import (
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.ProviderNeeds())
 	if err != nil {
 		lambdaruntime.Fail("provider", err)
 	}
-	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Provider)))
+	lambda.Start(lambdahttp.Handler(a.Serve(httpapi.ProviderRoutes)))
 }

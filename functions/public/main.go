@@ -17,9 +17,9 @@ import (
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.PublicNeeds())
 	if err != nil {
 		lambdaruntime.Fail("public", err)
 	}
-	lambda.Start(lambdahttp.Handler(a.Handler(httpapi.Public)))
+	lambda.Start(lambdahttp.Handler(a.Serve(httpapi.PublicRoutes)))
 }

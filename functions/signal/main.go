@@ -2,8 +2,8 @@
 // ($connect, $disconnect, $default): video-consult signaling
 // (internal/signal through internal/lambdaws), posting to connections
 // through the API Gateway Management API at SIGNAL_MANAGEMENT_ENDPOINT
-// (app.SignalConnectionsFromEnv), on the AWS home built from the
-// environment that internal/app/env.go describes.
+// (app.AWS.SignalConnections), on the AWS home that app.ForFunction
+// builds from the environment internal/app/env.go describes.
 package main
 
 import (
@@ -19,11 +19,11 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, _, err := app.FromEnv(ctx, os.Getenv)
+	a, home, err := app.ForFunction(ctx, os.Getenv, app.SignalNeeds())
 	if err != nil {
 		lambdaruntime.Fail("signal", err)
 	}
-	conns, err := app.SignalConnectionsFromEnv(ctx, os.Getenv)
+	conns, err := home.SignalConnections(os.Getenv)
 	if err != nil {
 		lambdaruntime.Fail("signal", err)
 	}

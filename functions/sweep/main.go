@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.SweepNeeds())
 	if err != nil {
 		lambdaruntime.Fail("sweep", err)
 	}

@@ -1,8 +1,10 @@
-// Command webhooks is the Lambda function that EventBridge Scheduler invokes
-// every minute: it sends the webhook deliveries that are due
-// (webhook.Worker.RunOnce until nothing more is due, through
-// internal/lambdaschedule) to the clinics' endpoints on the internet, on
-// the AWS home built from the environment that internal/app/env.go
+// Command webhooks is the Lambda function that consumes the webhook
+// delivery jobs of the SQS queue (webhook.Worker.HandleBatch through
+// internal/lambdasqs, reporting the jobs that failed) and sends the
+// deliveries to the clinics' endpoints on the internet; EventBridge
+// Scheduler also invokes it every minute to re-drive deliveries whose job
+// was lost (webhook.Worker.Redrive through internal/lambdaschedule). It runs
+// on the AWS home built from the environment that internal/app/env.go
 // describes.
 package main
 
@@ -15,12 +17,16 @@ import (
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/lambdasqs"
 )
 
 func main() {
-	a, _, err := app.FromEnv(context.Background(), os.Getenv)
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.WebhooksNeeds())
 	if err != nil {
 		lambdaruntime.Fail("webhooks", err)
 	}
-	lambda.Start(lambdaschedule.Handler("webhooks", lambdaschedule.Webhooks(a.Integrations.Worker), a.Settings.Log))
+	w, log := a.Integrations.Worker, a.Settings.Log
+	lambda.Start(lambdasqs.WithSchedule(
+		lambdasqs.Handler("webhooks", lambdasqs.Webhooks(w), log),
+		lambdaschedule.Handler("webhooks", lambdaschedule.WebhookRedrive(w), log)))
 }

@@ -118,6 +118,12 @@ func (a *App) Handler(audiences ...httpapi.Audience) http.Handler {
 	return httpapi.New(a.Deps, audiences...)
 }
 
+// Serve serves the routes given: a Lambda function's, which links only
+// those (httpapi.Routes).
+func (a *App) Serve(routes ...httpapi.Routes) http.Handler {
+	return httpapi.Mount(a.Deps, routes...)
+}
+
 // Consumer is a named change-feed handler.
 type Consumer struct {
 	Name   string

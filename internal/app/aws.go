@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/notify"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
 )
@@ -34,6 +36,10 @@ type AWSConfig struct {
 	AccessKey        string
 	SecretKey        string
 
+	// WebhookQueueURL is the SQS queue of webhook delivery jobs
+	// (webhookqueue.go); empty, the app keeps an in-process queue.
+	WebhookQueueURL string
+
 	// APIOptions are added to every AWS client's middleware stack; the load
 	// tool uses them to record consumed capacity and count requests.
 	APIOptions []func(*middleware.Stack) error
@@ -50,14 +56,29 @@ type AWS struct {
 	// The clients, for provisioning in tests and tools.
 	DB *dynamodb.Client
 	S3 *s3.Client
+	// Config is the SDK configuration the clients share, loaded once per
+	// process: loading it reads the environment and the shared config
+	// files, which a Lambda function should do once at start-up.
+	Config aws.Config
+	// BlobOrigin is the origin of the blob store's presigned URLs (the
+	// bucket's virtual-hosted endpoint, or S3_ENDPOINT in tests): the
+	// widget frame's and consoles' CSP allow it.
+	BlobOrigin string
 }
 
 // OpenAWS builds the AWS adapters. The signer is given: a KMS key in
 // production.
 func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clock, log *slog.Logger) (*AWS, error) {
-	if c.Table == "" || c.Bucket == "" {
-		return nil, fmt.Errorf("app: table and bucket names are required")
+	cfg, err := loadAWSConfig(ctx, c)
+	if err != nil {
+		return nil, err
 	}
+	return openAWS(cfg, c, sign, awsSenders, clk, log)
+}
+
+// loadAWSConfig loads the SDK configuration of c: its region, the static
+// test credentials when given, and its API options.
+func loadAWSConfig(ctx context.Context, c AWSConfig) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{}
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
@@ -67,9 +88,19 @@ func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clo
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
 	cfg.APIOptions = append(cfg.APIOptions, c.APIOptions...)
+	return cfg, nil
+}
+
+// openAWS builds the clients and adapters on a loaded configuration, with
+// the notifier's senders from senders (nil: the outbox only). It makes no
+// network call.
+func openAWS(cfg aws.Config, c AWSConfig, sign signer.Signer, senders senderFactory, clk clock.Clock, log *slog.Logger) (*AWS, error) {
+	if c.Table == "" || c.Bucket == "" {
+		return nil, fmt.Errorf("app: table and bucket names are required")
+	}
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if c.DynamoDBEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
@@ -95,6 +126,22 @@ func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clo
 		return nil, err
 	}
 	st := dynamo.New(db, streams, c.Table)
-	notifier := awsNotifier(cfg, c.Notify, st, clk, log) // notifyenv.go
-	return &AWS{Ports: Ports{Store: st, Blobs: blobs, Signer: sign, Notifier: notifier}, Store: st, DB: db, S3: s3c}, nil
+	var notifier notify.Notifier = notify.Outbox{Store: st, Log: log}
+	if senders != nil {
+		notifier = notifierWith(senders(cfg, c.Notify), st, clk, log) // notifyenv.go
+	}
+	return &AWS{Ports: Ports{Store: st, Blobs: blobs, Signer: sign, Notifier: notifier, Jobs: webhookJobs(cfg, c.WebhookQueueURL)}, Store: st, DB: db, S3: s3c, Config: cfg,
+		BlobOrigin: blobOrigin(c, cfg.Region)}, nil
+}
+
+// blobOrigin is where presigned URLs of c's bucket point: the endpoint
+// override (path-style, MinIO in tests), else the bucket's virtual-hosted
+// regional endpoint.
+func blobOrigin(c AWSConfig, region string) string {
+	if c.S3Endpoint != "" {
+		if u, err := url.Parse(c.S3Endpoint); err == nil {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return "https://" + c.Bucket + ".s3." + region + ".amazonaws.com"
 }

@@ -93,29 +93,37 @@ const MaxRetentionYears = 100
 var envNames = []string{
 	EnvTableName, EnvBucketName, EnvSSEKMSKeyID, EnvPatientTokenSecret, EnvPSOSigningKeyPEM, EnvPSOKMSKeyID, EnvPSOKMSRetiredKeyIDs,
 	EnvProviderIssuer, EnvProviderAudience, EnvProviderJWKSURL, EnvPublicOrigin, EnvVerifyBaseURL,
-	EnvRetentionYears, EnvRegion, EnvDynamoDBEndpoint, EnvS3Endpoint,
+	EnvRetentionYears, EnvRegion, EnvDynamoDBEndpoint, EnvS3Endpoint, EnvWebhookQueueURL,
 }
 
 // requiredEnv are the variables that must be set.
 var requiredEnv = []string{
 	EnvTableName, EnvBucketName, EnvPatientTokenSecret,
 	EnvProviderIssuer, EnvProviderAudience, EnvProviderJWKSURL, EnvPublicOrigin, EnvVerifyBaseURL,
+	EnvWebhookQueueURL,
 }
 
-// FromEnv builds the AWS home and the app on it from the environment, as
-// the Lambda functions do at start-up: getenv is os.Getenv there and a fake
-// in tests. It reads every variable before it judges any, and reports every
-// missing or invalid one in a single error that names them, never quoting a
-// secret. With a KMS signing key it reads each key's public half
-// (GetPublicKey; the endpoint may be overridden by the SDK's own
-// AWS_ENDPOINT_URL_KMS); otherwise it makes no network calls: the provider
-// keys are fetched on first
-// use.
+// FromEnv builds the AWS home and the app on it from the environment, with
+// every part (Everything); the Lambda functions build only theirs
+// (ForFunction, lambda.go). getenv is os.Getenv there and a fake in tests.
+func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error) {
+	return Build(ctx, getenv, Everything())
+}
+
+// Build builds the AWS home and the app on it from the environment, with
+// the parts n asks for. It reads every variable before it judges any, and
+// reports every missing or invalid one in a single error that names them,
+// never quoting a secret. It loads the SDK's configuration once, for every
+// client. With a KMS signing key and n.PSOKeys it reads the key's public
+// half (GetPublicKey; the endpoint may be overridden by the SDK's own
+// AWS_ENDPOINT_URL_KMS), and with n.RetiredPSOKeys the retired keys';
+// otherwise it makes no network calls: the provider keys are fetched on
+// first use. Without n.Senders every message stays in the outbox.
 //
 // The app is wired as the local server wires its own (infra/local): the
 // same Settings, with the public origin as the patient tokens' issuer and
 // providers verified against the identity provider's JWKS.
-func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error) {
+func Build(ctx context.Context, getenv func(string) string, n Needs) (*App, *AWS, error) {
 	env, err := readEnv(getenv)
 	if err != nil {
 		return nil, nil, err
@@ -129,11 +137,15 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("app: %s: %w", EnvProviderJWKSURL, err)
 	}
-	sign, retired, err := psoSigner(ctx, env)
+	cfg, err := loadAWSConfig(ctx, env.aws)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: AWS configuration: %w", err)
+	}
+	sign, retired, err := psoSigner(ctx, cfg, env, n) // psosigner.go
 	if err != nil {
 		return nil, nil, err
 	}
-	home, err := OpenAWS(ctx, env.aws, sign, clk, log)
+	home, err := openAWS(cfg, env.aws, sign, n.Senders, clk, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,6 +220,7 @@ func readEnv(getenv func(string) string) (envConfig, error) {
 			SSEKMSKey:        raw[EnvSSEKMSKeyID],
 			DynamoDBEndpoint: raw[EnvDynamoDBEndpoint],
 			S3Endpoint:       raw[EnvS3Endpoint],
+			WebhookQueueURL:  raw[EnvWebhookQueueURL],
 		},
 		providerIssuer:   raw[EnvProviderIssuer],
 		providerAudience: raw[EnvProviderAudience],
@@ -262,6 +275,11 @@ func readEnv(getenv func(string) string) (envConfig, error) {
 			bad(EnvRetentionYears, "is %q; it must be a whole number of years from 1 to %d", y, MaxRetentionYears)
 		}
 		c.retentionYears = n
+	}
+	if u := raw[EnvWebhookQueueURL]; u != "" {
+		if err := checkURL(u); err != nil {
+			bad(EnvWebhookQueueURL, "%v", err)
+		}
 	}
 	for _, name := range []string{EnvDynamoDBEndpoint, EnvS3Endpoint} {
 		if u := raw[name]; u != "" {

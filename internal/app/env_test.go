@@ -65,6 +65,7 @@ func validEnv(t *testing.T) map[string]string {
 		EnvVerifyBaseURL:      "https://app.goodfaith.example/v1/psos/",
 		EnvRetentionYears:     "7",
 		EnvRegion:             "us-east-1",
+		EnvWebhookQueueURL:    "https://sqs.us-east-1.amazonaws.com/123456789012/goodfaith-webhook-deliveries",
 	}
 }
 

@@ -65,6 +65,11 @@ func notifyFromEnv(getenv func(string) string) (NotifyConfig, error) {
 // awsNotifier is the outbox, with SES and SNS senders for the channels
 // configured.
 func awsNotifier(cfg aws.Config, c NotifyConfig, st store.Store, clk clock.Clock, log *slog.Logger) notify.Notifier {
+	return notifierWith(awsSenders(cfg, c), st, clk, log)
+}
+
+// awsSenders are the SES and SNS senders of the channels c configures.
+func awsSenders(cfg aws.Config, c NotifyConfig) map[string]notify.Sender {
 	senders := map[string]notify.Sender{}
 	if c.EmailFrom != "" {
 		senders["email"] = awsnotify.SES{Client: sesv2.NewFromConfig(cfg), From: c.EmailFrom, ConfigurationSet: c.SESConfigSet}
@@ -72,6 +77,11 @@ func awsNotifier(cfg aws.Config, c NotifyConfig, st store.Store, clk clock.Clock
 	if c.SMS {
 		senders["sms"] = awsnotify.SNS{Client: sns.NewFromConfig(cfg), SenderID: c.SMSSenderID}
 	}
+	return senders
+}
+
+// notifierWith is the outbox, routing to senders when there are any.
+func notifierWith(senders map[string]notify.Sender, st store.Store, clk clock.Clock, log *slog.Logger) notify.Notifier {
 	if len(senders) == 0 {
 		return notify.Outbox{Store: st, Log: log}
 	}

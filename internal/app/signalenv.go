@@ -22,18 +22,41 @@ const EnvSignalEndpoint = "SIGNAL_MANAGEMENT_ENDPOINT"
 // It makes no network call. Errors name the variable, never a value of a
 // secret.
 func SignalConnectionsFromEnv(ctx context.Context, getenv func(string) string) (*apigw.Client, error) {
-	endpoint, region := getenv(EnvSignalEndpoint), getenv(EnvRegion)
-	switch {
-	case endpoint == "":
-		return nil, fmt.Errorf("app: missing environment variable(s) %s", EnvSignalEndpoint)
-	case checkURL(endpoint) != nil:
-		return nil, fmt.Errorf("app: %s %v", EnvSignalEndpoint, checkURL(endpoint))
-	case region == "":
-		return nil, fmt.Errorf("app: missing environment variable(s) %s", EnvRegion)
+	endpoint, err := signalEndpoint(getenv)
+	if err != nil {
+		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(getenv(EnvRegion)))
 	if err != nil {
 		return nil, fmt.Errorf("app: AWS configuration: %w", err)
 	}
-	return apigw.New(endpoint, region, cfg.Credentials)
+	return apigw.New(endpoint, cfg.Region, cfg.Credentials)
+}
+
+// SignalConnections is SignalConnectionsFromEnv on the home's own SDK
+// configuration (its region and credentials), so that the signal function
+// loads the configuration once.
+func (h *AWS) SignalConnections(getenv func(string) string) (*apigw.Client, error) {
+	endpoint, err := signalEndpoint(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if h.Config.Region == "" {
+		return nil, fmt.Errorf("app: missing environment variable(s) %s", EnvRegion)
+	}
+	return apigw.New(endpoint, h.Config.Region, h.Config.Credentials)
+}
+
+// signalEndpoint checks EnvSignalEndpoint and AWS_REGION.
+func signalEndpoint(getenv func(string) string) (string, error) {
+	endpoint, region := getenv(EnvSignalEndpoint), getenv(EnvRegion)
+	switch {
+	case endpoint == "":
+		return "", fmt.Errorf("app: missing environment variable(s) %s", EnvSignalEndpoint)
+	case checkURL(endpoint) != nil:
+		return "", fmt.Errorf("app: %s %v", EnvSignalEndpoint, checkURL(endpoint))
+	case region == "":
+		return "", fmt.Errorf("app: missing environment variable(s) %s", EnvRegion)
+	}
+	return endpoint, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/widget"
 )
 
@@ -26,5 +28,22 @@ func (a *App) WidgetHandler(connectSrc ...string) http.Handler {
 			return c.AllowedOrigins, true, nil
 		},
 		ConnectSrc: connectSrc,
+	})
+}
+
+// PatientHandler serves what the patient function answers: the patient API
+// routes (httpapi.Patient) and the widget under widget.Prefix, as the local
+// server serves them. The widget is served by the function, not as static
+// files, because the frame's CSP frame-ancestors are the origins of the
+// clinic whose key it is opened with. connectSrc: where the frame uploads
+// photos (AWS.BlobOrigin).
+func (a *App) PatientHandler(connectSrc ...string) http.Handler {
+	api, wid := a.Serve(httpapi.PatientRoutes), a.WidgetHandler(connectSrc...)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, widget.Prefix) {
+			wid.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
 	})
 }

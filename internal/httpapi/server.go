@@ -93,7 +93,7 @@ var AllAudiences = []Audience{Patient, Provider, Clinic, Public}
 
 // New returns the API for the given audiences.
 func New(d Deps, audiences ...Audience) http.Handler {
-	a := &api{Deps: d, idem: idempotency.Keeper{Store: d.Store, Clock: d.Clock}}
+	a := newAPI(d)
 	mux := http.NewServeMux()
 	for _, au := range audiences {
 		switch au {
@@ -116,6 +116,36 @@ func New(d Deps, audiences ...Audience) http.Handler {
 type api struct {
 	Deps
 	idem idempotency.Keeper
+}
+
+func newAPI(d Deps) *api {
+	return &api{Deps: d, idem: idempotency.Keeper{Store: d.Store, Clock: d.Clock}}
+}
+
+// Routes mounts the routes of one audience, as New does for an Audience.
+// A Lambda function serves one audience through Mount: New decides at run
+// time, so a binary built on it links every audience's handlers (the
+// provider's PDF rendering in the public function, …), while each Routes
+// value is a separate variable that only the functions naming it link.
+type Routes struct{ mount func(*api, *http.ServeMux) }
+
+// The audiences' Routes.
+var (
+	PatientRoutes  = Routes{func(a *api, mux *http.ServeMux) { a.patientRoutes(mux) }}
+	ProviderRoutes = Routes{func(a *api, mux *http.ServeMux) { a.providerRoutes(mux) }}
+	ClinicRoutes   = Routes{func(a *api, mux *http.ServeMux) { a.clinicRoutes(mux) }}
+	PublicRoutes   = Routes{func(a *api, mux *http.ServeMux) { a.publicRoutes(mux) }}
+)
+
+// Mount serves the routes given, as New serves its audiences', without the
+// dev issuer's routes (no Lambda function has one).
+func Mount(d Deps, routes ...Routes) http.Handler {
+	a := newAPI(d)
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		r.mount(a, mux)
+	}
+	return a.middleware(mux)
 }
 
 // call is one request as an endpoint sees it.
