@@ -89,6 +89,9 @@ func TestEachFunctionIsOnlyAWiringMain(t *testing.T) {
 	}
 }
 
+// maxBootstrapBytes is the budget of each linux/arm64 bootstrap: 15 MB.
+const maxBootstrapBytes = 15_000_000
+
 // TestFunctionsCrossCompileForLambda builds every function as `make lambdas`
 // and SAM do: linux/arm64, static, without the RPC mode of the runtime.
 func TestFunctionsCrossCompileForLambda(t *testing.T) {
@@ -121,6 +124,16 @@ func TestFunctionsCrossCompileForLambda(t *testing.T) {
 				if p.Type == elf.PT_INTERP {
 					t.Error("bootstrap is dynamically linked; provided.al2023 needs a static binary (CGO_ENABLED=0)")
 				}
+			}
+			// The size budget of issue 9 (a size, not a timing: the same
+			// sources always build the same bytes). A function over it links
+			// more than it uses: see app.Needs and httpapi.Routes.
+			fi, err := os.Stat(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() > maxBootstrapBytes {
+				t.Errorf("bootstrap is %d bytes; the budget is %d", fi.Size(), maxBootstrapBytes)
 			}
 		})
 	}
