@@ -11,7 +11,6 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/billing"
 	"github.com/goodfaith/goodfaith/internal/exam"
-	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
 
@@ -130,21 +129,5 @@ func WebhookRedrive(w *webhook.Worker) Job {
 func MonthlyClose(c billing.MonthlyClose) Job {
 	return func(ctx context.Context) (map[string]int, error) {
 		return nil, c.Run(ctx)
-	}
-}
-
-// Webhooks re-drives overdue deliveries and then drains the worker's own
-// job queue when it can be read (the in-process queue of a home without
-// SQS): the scheduled stand-in until functions/webhooks consumes the SQS
-// queue.
-//
-// Deprecated: use WebhookRedrive with the SQS event source (lambdasqs).
-func Webhooks(w *webhook.Worker) Job {
-	return func(ctx context.Context) (map[string]int, error) {
-		counts, err := WebhookRedrive(w)(ctx)
-		if rx, ok := w.Queue.Jobs.(queue.Receiver); ok && err == nil {
-			counts["attempted"], err = w.Drain(ctx, rx)
-		}
-		return counts, err
 	}
 }
