@@ -416,7 +416,7 @@ var smokeCases = map[string]smokeCase{
 			t.Fatalf("GET /v1/provider/queue: %d %v; want 200 and an empty queue", r.StatusCode, body)
 		}
 	}},
-	"sweep": {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired")},
+	"sweep": {"eventbridge-scheduled.json", scheduledCheck("sweep", "escalated", "expired", "leases_expired", "connections_dropped")},
 	"webhooks": {"sqs-webhook-jobs.json", func(t *testing.T, env lambdaEnv, res runtimeapi.Result) {
 		if res.Error != nil {
 			t.Fatalf("invocation error %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)

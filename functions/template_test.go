@@ -1469,6 +1469,26 @@ func TestTemplateSignalingWebSocketAPI(t *testing.T) {
 	}
 }
 
+// The TURN secret reaches the functions as a Secrets Manager dynamic
+// reference to the TURN stack's secret (TurnSecretArn), never as a
+// parameter's plain value, and only when that ARN is given.
+func TestTemplateHandsTheTURNSecretByReference(t *testing.T) {
+	tp := loadTemplate(t)
+	vars := asMap(get(tp.Globals, "Function", "Environment", "Variables"))
+	branches := list(get(vars, app.EnvICETURNSecret, "Fn::If"))
+	if len(branches) != 3 || branches[0] != "HasTurnSecret" || branches[2] != "" {
+		t.Fatalf("%s = %v, want !If [HasTurnSecret, resolve, \"\"]", app.EnvICETURNSecret, vars[app.EnvICETURNSecret])
+	}
+	if sub, _ := get(branches[1], "Fn::Sub").(string); sub != "{{resolve:secretsmanager:${TurnSecretArn}:SecretString}}" {
+		t.Errorf("%s resolves %v", app.EnvICETURNSecret, branches[1])
+	}
+	for v, p := range map[string]string{app.EnvICESTUNURLs: "IceStunUrls", app.EnvICETURNURLs: "IceTurnUrls"} {
+		if target(vars[v]) != p || tp.Params[p] == nil {
+			t.Errorf("%s = %v, want !Ref %s", v, vars[v], p)
+		}
+	}
+}
+
 // TestTemplateServesTheSite: the consoles are files of a private bucket that
 // only the site distribution reads (origin access control, the
 // distribution's ARN in the bucket policy), over HTTPS, with the headers the

@@ -1,6 +1,7 @@
 // Command sweep is the Lambda function that EventBridge Scheduler invokes
-// every minute: the claim-lease and SLA sweep (exam.Service.Sweep, through
-// internal/lambdaschedule), on the AWS home built from the environment that
+// every minute: the claim-lease and SLA sweep (exam.Service.Sweep) and the
+// signaling connections sweep (app.App.SweepConnections), through
+// internal/lambdaschedule, on the AWS home built from the environment that
 // internal/app/env.go describes.
 package main
 
@@ -20,5 +21,6 @@ func main() {
 	if err != nil {
 		lambdaruntime.Fail("sweep", err)
 	}
-	lambda.Start(lambdaschedule.Handler("sweep", lambdaschedule.Sweep(a.Exams), a.Settings.Log))
+	job := lambdaschedule.Jobs(lambdaschedule.Sweep(a.Exams), lambdaschedule.Connections(a.SweepConnections))
+	lambda.Start(lambdaschedule.Handler("sweep", job, a.Settings.Log))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
@@ -71,9 +72,10 @@ type App struct {
 	Deps      httpapi.Deps
 	// Integrations are billing, webhooks and invites (integrations.go).
 	Integrations *Integrations
-	// signalConns is the local signaling hub once LocalSignal built it, so
-	// that the scheduled connections sweep can tell rooms (signal.go).
-	signalConns connections.Sender
+	// localHub is the local signaling hub once LocalSignal built it, so
+	// that the scheduled connections sweep can tell rooms (signal.go);
+	// atomic because the schedule's goroutine may start first.
+	localHub atomic.Pointer[connections.Hub]
 }
 
 // New assembles the service.

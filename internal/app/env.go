@@ -131,6 +131,10 @@ func Build(ctx context.Context, getenv func(string) string, n Needs) (*App, *AWS
 	if env.aws.Notify, err = notifyFromEnv(getenv); err != nil { // notifyenv.go
 		return nil, nil, err
 	}
+	iceServers, err := iceFromEnv(getenv) // iceenv.go
+	if err != nil {
+		return nil, nil, err
+	}
 	clk := clock.System{}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	keys, err := auth.NewRemoteJWKS(env.jwksURL, auth.RemoteJWKSOptions{Clock: clk})
@@ -161,6 +165,7 @@ func Build(ctx context.Context, getenv func(string) string, n Needs) (*App, *AWS
 		VerifyBaseURL:   env.verifyBaseURL,
 		RetentionYears:  env.retentionYears,
 		RetiredJWKSKeys: retired,
+		ICE:             iceServers,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -21,7 +21,7 @@ func (a *App) SignalHandler(conns connections.Sender) *signal.Handler {
 // localws.Path; Close it on shutdown).
 func (a *App) LocalSignal() *localws.Endpoint {
 	hub := &connections.Hub{}
-	a.signalConns = hub
+	a.localHub.Store(hub)
 	return &localws.Endpoint{Handler: a.SignalHandler(hub), Hub: hub, IDs: a.Settings.IDs, Log: a.Settings.Log}
 }
 
@@ -31,5 +31,9 @@ func (a *App) LocalSignal() *localws.Endpoint {
 // Management API client, and needs none: API Gateway closes every
 // connection after two hours, before its record expires (signal.ConnTTL).
 func (a *App) SweepConnections(ctx context.Context) (int, error) {
-	return a.SignalHandler(a.signalConns).SweepConnections(ctx)
+	var conns connections.Sender // nil: no one to tell (the AWS sweep function)
+	if hub := a.localHub.Load(); hub != nil {
+		conns = hub
+	}
+	return a.SignalHandler(conns).SweepConnections(ctx)
 }
