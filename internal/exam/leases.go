@@ -57,7 +57,20 @@ func (s *Service) loadSlots(ctx context.Context, providerID string) (claimSlots,
 // a decision or a lease expiry frees a slot without touching this record,
 // so it is pruned here, when it matters.
 func (s *Service) held(ctx context.Context, providerID string, cs claimSlots) ([]string, error) {
+	es, err := s.heldExams(ctx, providerID, cs)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out, nil
+}
+
+// heldExams loads the exams of the slots that the provider still holds.
+func (s *Service) heldExams(ctx context.Context, providerID string, cs claimSlots) ([]Exam, error) {
+	var out []Exam
 	for _, id := range cs.ExamIDs {
 		e, err := load(ctx, s.Store, id)
 		if errors.Is(err, fault.ErrNotFound) {
@@ -67,7 +80,7 @@ func (s *Service) held(ctx context.Context, providerID string, cs claimSlots) ([
 			return nil, err
 		}
 		if (e.Status == Claimed || e.Status == InConsult) && e.ProviderID == providerID {
-			out = append(out, id)
+			out = append(out, e)
 		}
 	}
 	return out, nil

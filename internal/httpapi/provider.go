@@ -13,6 +13,7 @@ import (
 
 func (a *api) providerRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /v1/provider/queue", a.provider, a.queue)
+	a.handle(mux, "GET /v1/provider/exams", a.provider, a.heldExams)
 	a.handle(mux, "POST /v1/provider/exams/{id}/claim", a.provider, a.claim, idempotent)
 	a.handle(mux, "POST /v1/provider/exams/{id}/release", a.provider, a.release, idempotent)
 	a.handle(mux, "GET /v1/provider/exams/{id}", a.provider, a.providerGetExam)
@@ -35,6 +36,17 @@ func (a *api) queue(c *call) (reply, error) {
 		limit = n
 	}
 	items, err := a.Exams.QueueFirst(c.r.Context(), c.principal.ProviderID, limit)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(map[string]any{"items": items}), nil
+}
+
+// heldExams answers GET /v1/provider/exams: the exams the provider holds
+// (claimed or in a consult), so a reloaded console can list them again.
+// Items carry what a queue item does and no patient identity.
+func (a *api) heldExams(c *call) (reply, error) {
+	items, err := a.Exams.Held(c.r.Context(), c.principal.ProviderID)
 	if err != nil {
 		return reply{}, err
 	}
