@@ -12,12 +12,12 @@ import (
 // in all of them, since the widget asks it once.
 func TestEveryQuestionnaireSpeaksSpanish(t *testing.T) {
 	s := Default()
-	if len(s.byCategory) == 0 {
+	if len(s.byCategory()) == 0 {
 		t.Fatal("no questionnaires")
 	}
 	shared := map[string]string{}
 	items := 0
-	for cat, q := range s.byCategory {
+	for cat, q := range s.byCategory() {
 		if es := q.TitleExt.Translation("es"); es == "" || es == q.Title {
 			t.Errorf("%s: title %q has no Spanish (got %q)", cat, q.Title, es)
 		}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
@@ -149,16 +150,22 @@ var files embed.FS
 
 // Set holds a questionnaire per treatment category.
 type Set struct {
-	byCategory map[string]Questionnaire
+	byCategory func() map[string]Questionnaire
 }
 
-// Default returns the questionnaires shipped with this build.
-func Default() *Set {
+// Default returns the questionnaires shipped with this build. They are
+// decoded on first use, once per process: a Lambda function whose requests
+// never ask for a questionnaire (the JWKS, signaling, webhooks) should not
+// pay for decoding them at every cold start. The package tests decode them,
+// so a bad file fails the build's tests, not a request.
+func Default() *Set { return &Set{byCategory: embeddedSet} }
+
+var embeddedSet = sync.OnceValue(func() map[string]Questionnaire {
 	entries, err := files.ReadDir("data")
 	if err != nil {
 		panic(err)
 	}
-	s := &Set{byCategory: map[string]Questionnaire{}}
+	byCategory := map[string]Questionnaire{}
 	for _, e := range entries {
 		raw, err := files.ReadFile(path.Join("data", e.Name()))
 		if err != nil {
@@ -170,14 +177,14 @@ func Default() *Set {
 		if err := dec.Decode(&q); err != nil {
 			panic(fmt.Sprintf("questionnaire %s: %v", e.Name(), err)) // caught by the package tests
 		}
-		s.byCategory[strings.TrimSuffix(e.Name(), ".json")] = q
+		byCategory[strings.TrimSuffix(e.Name(), ".json")] = q
 	}
-	return s
-}
+	return byCategory
+})
 
 // For returns the questionnaire of a category.
 func (s *Set) For(category string) (Questionnaire, bool) {
-	q, ok := s.byCategory[category]
+	q, ok := s.byCategory()[category]
 	return q, ok
 }
 
@@ -212,7 +219,7 @@ func (s *Set) FormFor(categories []string) Form {
 		}
 	}
 	for _, c := range categories {
-		if q, ok := s.byCategory[c]; ok {
+		if q, ok := s.byCategory()[c]; ok {
 			walk(q.Item)
 		}
 	}

@@ -23,7 +23,7 @@ func TestDataCoversEveryStateAndCategoryWithProvenance(t *testing.T) {
 		t.Fatalf("states %v, want the 50 states and DC", s.States())
 	}
 	for _, code := range s.States() {
-		st := s.f.States[code]
+		st := s.data().States[code]
 		if err := checkProvenance(code, st); err != nil {
 			t.Error(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
@@ -89,17 +90,26 @@ var embedded []byte
 
 // Set is a loaded rules file. It is immutable and safe for concurrent use.
 type Set struct {
-	f file
+	load func() *file // the checked file; Default's is parsed on first use
 }
 
-// Default returns the rules shipped with this build.
-func Default() *Set {
+// Default returns the rules shipped with this build. They are parsed and
+// checked on first use, once per process: Parse resolves every state and
+// category, which a Lambda function whose requests never consult the rules
+// (the JWKS, signaling, webhooks) should not pay for at every cold start.
+// The package tests parse them, so bad data fails the tests, not a request.
+func Default() *Set { return &Set{load: embeddedFile} }
+
+var embeddedFile = sync.OnceValue(func() *file {
 	s, err := Parse(embedded)
 	if err != nil {
 		panic("rules: embedded data is invalid: " + err.Error()) // caught by the package tests
 	}
-	return s
-}
+	return s.load()
+})
+
+// data is the set's rules file.
+func (s *Set) data() *file { return s.load() }
 
 // Parse loads and checks a rules file.
 func Parse(data []byte) (*Set, error) {
@@ -115,7 +125,7 @@ func Parse(data []byte) (*Set, error) {
 			return nil, err
 		}
 	}
-	s := &Set{f: f}
+	s := &Set{load: func() *file { return &f }}
 	for state := range f.States {
 		for cat := range f.Categories {
 			if _, err := s.Resolve(state, cat, time.Now()); err != nil && !isBlocked(err) {
@@ -155,12 +165,12 @@ func isBlocked(err error) bool {
 }
 
 // Version is the data file's version.
-func (s *Set) Version() string { return s.f.Version }
+func (s *Set) Version() string { return s.data().Version }
 
 // States lists the state codes the file covers, sorted.
 func (s *Set) States() []string {
-	out := make([]string, 0, len(s.f.States))
-	for k := range s.f.States {
+	out := make([]string, 0, len(s.data().States))
+	for k := range s.data().States {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -169,8 +179,8 @@ func (s *Set) States() []string {
 
 // Categories lists the treatment categories, sorted.
 func (s *Set) Categories() []string {
-	out := make([]string, 0, len(s.f.Categories))
-	for k := range s.f.Categories {
+	out := make([]string, 0, len(s.data().Categories))
+	for k := range s.data().Categories {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -178,13 +188,13 @@ func (s *Set) Categories() []string {
 }
 
 // CategoryName is the human name of a category.
-func (s *Set) CategoryName(category string) string { return s.f.Categories[category].Name }
+func (s *Set) CategoryName(category string) string { return s.data().Categories[category].Name }
 
 // KnownState reports whether code is a state the file covers.
-func (s *Set) KnownState(code string) bool { _, ok := s.f.States[code]; return ok }
+func (s *Set) KnownState(code string) bool { _, ok := s.data().States[code]; return ok }
 
 // KnownCategory reports whether c is a treatment category.
-func (s *Set) KnownCategory(c string) bool { _, ok := s.f.Categories[c]; return ok }
+func (s *Set) KnownCategory(c string) bool { _, ok := s.data().Categories[c]; return ok }
 
 // Rule is the resolved rule for one state, category and date.
 type Rule struct {
@@ -212,20 +222,20 @@ type Rule struct {
 // treatment_unknown for an unknown category, treatment_blocked when the
 // category may not be examined by telehealth there on that date.
 func (s *Set) Resolve(state, category string, on time.Time) (Rule, error) {
-	st, ok := s.f.States[state]
+	st, ok := s.data().States[state]
 	if !ok {
 		return Rule{}, fault.Invalid("state_not_served", "patient.state", fmt.Sprintf("%q is not a US state we serve", state))
 	}
-	cat, ok := s.f.Categories[category]
+	cat, ok := s.data().Categories[category]
 	if !ok {
 		return Rule{}, fault.Invalid("treatment_unknown", "treatments", fmt.Sprintf("%q is not a treatment category", category))
 	}
-	layers := []entry{s.f.Default, cat, st, st.Treatments[category]}
+	layers := []entry{s.data().Default, cat, st, st.Treatments[category]}
 	r := Rule{State: state, Category: category, LawEncoded: st.Known != nil && *st.Known}
 	if from, err := time.Parse(time.DateOnly, st.EffectiveFrom); err != nil || on.UTC().Before(from) {
 		// Before the state's encoded law takes effect, the strict default
 		// holds (its sources still say why).
-		layers = []entry{s.f.Default, cat, {Sources: st.Sources}}
+		layers = []entry{s.data().Default, cat, {Sources: st.Sources}}
 		r.LawEncoded = false
 	}
 	var modality string
