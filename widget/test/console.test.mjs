@@ -260,6 +260,45 @@ test("access: a provider cannot open an exam they do not hold, release puts it b
   await page.close();
 });
 
+test("after a reload the console lists every exam the provider holds (GET /v1/provider/exams), not only the one in the address; another provider sees none of them", async () => {
+  const inBrowser = await queuedExam(env, { first_name: "Fay", last_name: "Lund", dob: "1984-04-04", email: "fay@example.com" });
+  const byAPI = await queuedExam(env, { first_name: "Gus", last_name: "Moe", dob: "1982-02-02", email: "gus@example.com" });
+  const md = await providerAuth(env, "prov_tx_md");
+  const { page, errors } = await signedIn();
+  await page.waitForSelector(row(inBrowser), { timeout: 15000 });
+  await page.click(`${row(inBrowser)} button`);
+  await page.waitForSelector("#review");
+  assert.match(page.url(), new RegExp(`exam=${inBrowser}`));
+  // Claimed elsewhere (another tab, the API): this page does not know it yet.
+  assert.equal((await call(env, "POST", `/v1/provider/exams/${byAPI}/claim`, undefined, md)).status, 200);
+  assert.equal(await page.locator(`#held button:text-is("Open ${byAPI}")`).count(), 0);
+
+  await page.reload();
+  await page.waitForSelector("#signin");
+  await signIn(page, "prov_tx_md");
+  await page.waitForSelector(`#held button:text-is("Open ${byAPI}")`, { timeout: 15000 });
+  await page.waitForSelector(`#held button:text-is("Open ${inBrowser}")`);
+  await page.waitForSelector("#review"); // the exam in the address reopens too
+  await noViolations(page, "console after a reload with held exams");
+  await page.click(`#held button:text-is("Open ${byAPI}")`);
+  await page.waitForFunction((id) => location.search.includes("exam=" + id), byAPI);
+  await page.waitForSelector("#review");
+
+  const mine = await call(env, "GET", "/v1/provider/exams", undefined, md);
+  assert.equal(mine.status, 200, mine.text);
+  const ids = mine.json.items.map((it) => it.exam_id);
+  assert.ok(ids.includes(inBrowser) && ids.includes(byAPI), ids.join(","));
+  assert.ok(mine.json.items.every((it) => !("patient" in it)), "no patient identity in the list");
+  const theirs = await call(env, "GET", "/v1/provider/exams", undefined, await providerAuth(env, "prov_multi_np"));
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.ok(!theirs.json.items.some((it) => it.exam_id === inBrowser || it.exam_id === byAPI), "another provider sees none of them");
+  // Released: off the list.
+  for (const id of [inBrowser, byAPI]) assert.equal((await call(env, "POST", `/v1/provider/exams/${id}/release`, undefined, md)).status, 200);
+  assert.ok(!(await call(env, "GET", "/v1/provider/exams", undefined, md)).json.items.some((it) => it.exam_id === inBrowser || it.exam_id === byAPI));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the console locks when idle, forgets the token and closes its signaling socket (no more video rings)", async () => {
   const { page } = await openConsole("?idle=4");
   const sockets = [];

@@ -271,3 +271,110 @@ test("the clinic records an adverse event (HTML in it stays text) and exports CS
   await bad.waitForSelector("text=/director token was not accepted/");
   await bad.close();
 });
+
+test("the director writes protocol version 2 in the form (HTML stays text; bad input refused, nothing written), it stays out of force until signed, then the provider's decision form prefills from it; the review share is set; axe is clean", async () => {
+  assert.ok(flaggedApproved, "runs after the review test (version 1 signed there)");
+  const auth = { Authorization: "Bearer " + md };
+  const base = "/v1/director/clinics/clinic_coast";
+  // Readiness was revoked in the review test: attest again so an exam can be made.
+  const ready = await call(env, "PUT", `${base}/readiness/neurotoxin`, { items: { anaphylaxis_kit: true, escalation_plan: true }, last_drill_on: day(Date.now() - 86400e3) }, auth);
+  assert.equal(ready.status, 201, ready.text);
+  const prov = await providerAuth(env, "prov_tx_md");
+  const examID = await queuedExam(env, { first_name: "Ida", last_name: "Park", email: "ida@example.com" }, "pk_test_coast");
+  assert.equal((await call(env, "POST", `/v1/provider/exams/${examID}/claim`, undefined, prov)).status, 200);
+  const inForce = async () => (await call(env, "GET", `/v1/provider/exams/${examID}/protocols`, undefined, prov)).json;
+  assert.equal((await inForce()).protocols[0].version, 1);
+
+  const { p, errors } = await page("director");
+  await p.click("#tab-protocols");
+  await p.waitForSelector("#protocol-form");
+  await p.selectOption("#pw-treatment", "neurotoxin");
+  // The form starts from version 1; only enabled products of the treatment are offered.
+  assert.equal(await p.inputValue("#pw-title"), "Glabellar lines <i>v1</i>");
+  assert.equal(await p.inputValue("#pw-product"), "abobotulinumtoxina_dysport");
+  assert.match(await p.locator("#pw-result").innerText(), /Starting from version 1; saving writes version 2\./);
+  const offered = await p.locator("#pw-product option").evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(!offered.includes("onabotulinumtoxina_botox_cosmetic"), "disabled in the products test: " + offered);
+  assert.ok(!offered.includes("botulinum_toxin_imported_unapproved"), "never orderable: " + offered);
+  assert.deepEqual(await p.locator("#pw-route option").evaluateAll((os) => os.map((o) => o.value)), ["intramuscular"]);
+  await noViolations(p, "protocol writing form");
+
+  // Bad input: refused with the field named, nothing written.
+  await p.fill("#pw-dose", "");
+  await p.click("#protocol-form button[type=submit]");
+  await p.waitForSelector("#pw-result .error");
+  assert.match(await p.locator("#pw-result").innerText(), /standing_order\.dose/);
+  const before = await call(env, "GET", `${base}/protocols`, undefined, auth);
+  assert.equal(before.json.protocols.find((x) => x.treatment === "neurotoxin").versions.length, 1, "a refused version is not written");
+  await noViolations(p, "protocol form with an error");
+
+  const TITLE = "Glabellar + forehead <b>v2</b>";
+  const TEXT = `Assess, consent, inject. <img src=x onerror="window.__pwned=6">`;
+  await p.fill("#pw-title", TITLE);
+  await p.fill("#pw-text", TEXT);
+  await p.selectOption("#pw-product", "incobotulinumtoxina_xeomin");
+  await p.fill("#pw-dose", "40 units");
+  await p.fill("#pw-areas", "glabella, forehead");
+  await p.fill("#pw-frequency", "every 12 weeks");
+  await p.fill("#pw-quantity", "1 vial");
+  await p.fill("#pw-refills", "1");
+  await p.fill("#pw-valid_days", "120");
+  await p.click("#protocol-form button[type=submit]");
+  await p.waitForSelector("text=Neurotoxin protocol version 2 written. It is not in force until you sign it.");
+  const row = '#protocol-table tr[data-treatment="neurotoxin"]';
+  const v2 = `${row} li[data-version="2"]`;
+  assert.match(await p.locator(v2).innerText(), /v2 “Glabellar \+ forehead <b>v2<\/b>” — incobotulinumtoxina_xeomin, 40 units\.[\s\S]*Unsigned/);
+  await p.click(`${v2} summary`);
+  assert.equal(await p.locator(`${v2} details p`).innerText(), TEXT);
+  assert.equal(await p.locator("#protocol-table b, #protocol-table img, #protocol-table i").count(), 0, "director-entered HTML is text");
+  assert.match(await p.locator(row).innerText(), /Version 1: Glabellar lines/, "version 1 stays in force until version 2 is signed");
+  assert.equal((await inForce()).protocols[0].version, 1, "an unsigned version is not in force");
+
+  // Signed: version 2 is in force and prefills the provider's decision form.
+  await p.fill("#sign-name", "Morgan Hale");
+  await p.check("#sign-accept");
+  await p.click('button[aria-label="Sign Neurotoxin protocol version 2"]');
+  await p.waitForSelector("text=Neurotoxin protocol version 2 signed; it is in force from now.");
+  assert.match(await p.locator(row).innerText(), /Version 2: Glabellar \+ forehead <b>v2<\/b>/);
+  const now = await inForce();
+  assert.equal(now.protocols[0].version, 2);
+  assert.deepEqual(now.orders[0], { treatment: "neurotoxin", product: "incobotulinumtoxina_xeomin", dose: "40 units", route: "intramuscular",
+    areas: ["glabella", "forehead"], frequency: "every 12 weeks", quantity: "1 vial", refills: 1, valid_days: 120 });
+
+  const con = await env.browser.newPage();
+  con.on("pageerror", (e) => errors.push(String(e)));
+  await con.goto(`${env.api}/console/?exam=${examID}`);
+  await con.waitForSelector("#signin");
+  await signIn(con, "prov_tx_md");
+  await con.waitForSelector("#decision", { timeout: 15000 });
+  assert.equal(await con.getAttribute("#d-neurotoxin-prefill", "data-protocol-version"), "2");
+  assert.equal(await con.inputValue("#d-neurotoxin-product"), "incobotulinumtoxina_xeomin");
+  assert.equal(await con.inputValue("#d-neurotoxin-dose"), "40 units");
+  assert.equal(await con.inputValue("#d-neurotoxin-areas"), "glabella, forehead");
+  assert.equal(await con.inputValue("#d-neurotoxin-valid_days"), "120");
+  await con.close();
+
+  // The review share: refused out of range (nothing changes), then set.
+  await p.click("#tab-reviews");
+  await p.waitForSelector("#share-form");
+  assert.equal(await p.inputValue("#share-percent"), "10");
+  await noViolations(p, "review share form");
+  await p.fill("#share-percent", "0");
+  await p.click("#share-form button[type=submit]");
+  await p.waitForSelector("#share-result .error");
+  assert.match(await p.locator("#share-result").innerText(), /review_percent/);
+  assert.equal((await call(env, "GET", `${base}/settings`, undefined, auth)).json.settings.review_percent, 10);
+  await p.fill("#share-percent", "25");
+  await p.click("#share-form button[type=submit]");
+  await p.waitForSelector("text=Chart review now samples 25% of each provider's decided exams, and every flagged exam.");
+  assert.match(await p.locator("#cr-summary").innerText(), /Sample: 25% of each provider's decided exams/);
+  const st = (await call(env, "GET", `${base}/settings`, undefined, auth)).json.settings;
+  assert.equal(st.review_percent, 25);
+  assert.equal(st.updated_by, "md_coast");
+  assert.equal((await call(env, "GET", "/v1/clinic/oversight", undefined, { Authorization: "Bearer sk_test_coast" })).json.chart_review.review_percent, 25);
+  // Another clinic's settings are not the director's to read or write.
+  assert.equal((await call(env, "PUT", "/v1/director/clinics/clinic_glow/settings", { review_percent: 50 }, auth)).status, 404);
+  assert.equal(await p.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(errors, []);
+  await p.close();
+});

@@ -158,6 +158,19 @@ function renderHeld() {
   );
 }
 
+// loadHeld lists the exams the provider holds from the API: after a
+// reload the console knows only the exam in its address.
+async function loadHeld(mine: Session) {
+  try {
+    const items: { exam_id: string }[] = (await api.json("GET", "/v1/provider/exams")).items;
+    if (session !== mine) return; // locked meanwhile
+    for (const it of items) held.add(it.exam_id);
+    renderHeld();
+  } catch (e) {
+    if (session === mine) announce("The exams you hold could not be loaded: " + errorText(e));
+  }
+}
+
 function renderRings() {
   const area = document.getElementById("rings-area");
   const list = document.getElementById("rings");
@@ -561,6 +574,7 @@ async function start() {
   const online = () => session && api.json("PUT", "/v1/provider/presence", { online: true }).catch(() => {});
   online();
   heartbeat = window.setInterval(online, PRESENCE_MS);
+  loadHeld(mine);
   refreshQueue();
   poll = window.setInterval(refreshQueue, Number(cfg.poll_ms) || 5000);
   // The signaling socket: online for video rings, and the call panel.

@@ -223,8 +223,33 @@ export async function directorReviews(view: HTMLElement, api: API, clinic: strin
     ));
     (panel.querySelector("#rv-h") as HTMLElement).focus();
   };
-  view.append(h("h1", null, "Chart review"), summary, panel, queue);
+  view.append(h("h1", null, "Chart review"), await reviewShareForm(api, base, load), summary, panel, queue);
   await load();
+}
+
+// reviewShareForm sets the share of each provider's decided exams sampled
+// for chart review (flagged exams are always sampled); reload refreshes
+// the completion figures, which follow the new share.
+async function reviewShareForm(api: API, base: string, reload: () => Promise<void>): Promise<HTMLElement> {
+  const st = (await api.json("GET", base + "/settings")).settings;
+  const share = h("input", { id: "share-percent", type: "number", min: 0.01, max: 100, step: 0.01, value: String(st.review_percent), "aria-describedby": "share-help" }) as HTMLInputElement;
+  const out = h("div", { id: "share-result", role: "status" });
+  const form = h("form", { id: "share-form", novalidate: true },
+    h("label", { for: "share-percent" }, "Share of each provider's decided exams to review (%)"), share,
+    h("p", { id: "share-help", class: "muted" }, "0.01 to 100; the default is 10. Every exam with a contraindication flag is reviewed whatever the share." +
+      (st.updated_by ? " Last set by " + st.updated_by + " on " + fmtDay(st.updated_at) + "." : "")),
+    h("p", null, h("button", { type: "submit" }, "Save review share")), out);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api.json("PUT", base + "/settings", { review_percent: share.value.trim() === "" ? 0 : Number(share.value) });
+      await reload();
+      out.replaceChildren(h("p", null, "Chart review now samples " + r.settings.review_percent + "% of each provider's decided exams, and every flagged exam."));
+    } catch (x) {
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+    }
+  });
+  return h("section", { "aria-labelledby": "share-h" }, h("h2", { id: "share-h" }, "Review share"), form);
 }
 
 export async function directorProtocols(view: HTMLElement, api: API, clinic: string) {
@@ -233,8 +258,9 @@ export async function directorProtocols(view: HTMLElement, api: API, clinic: str
   const out = h("div", { id: "sign-result", role: "status" });
   const signName = h("input", { id: "sign-name", type: "text", autocomplete: "name" }) as HTMLInputElement;
   const signAccept = h("input", { id: "sign-accept", type: "checkbox" }) as HTMLInputElement;
+  let ps: any[] = [];
   const load = async () => {
-    const ps: any[] = (await api.json("GET", base + "/protocols")).protocols;
+    ps = (await api.json("GET", base + "/protocols")).protocols;
     box.replaceChildren(h("table", { id: "protocol-table" }, h("caption", null, "Protocols and standing orders by treatment"),
       h("thead", null, h("tr", null, ["Treatment", "In force", "Versions"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, ps.map((p) => h("tr", { "data-treatment": p.treatment },
@@ -260,14 +286,115 @@ export async function directorProtocols(view: HTMLElement, api: API, clinic: str
       out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
   };
+  const products: any[] = (await api.json("GET", base + "/products")).products;
+  await load();
   view.append(
     h("h1", null, "Protocols"),
     h("p", null, "A version is in force once you sign it, until you sign a later one. Read it, then sign with your full name."),
     h("div", { class: "row" },
       h("div", null, h("label", { for: "sign-name" }, "Your full name (e-signature)"), signName),
       h("div", null, h("label", { class: "inline" }, signAccept, " I have read the version I sign and adopt it as this clinic's protocol"))),
-    out, box);
-  await load();
+    out, box,
+    protocolWriter(api, base, () => ps, products, load));
+}
+
+// protocolWriter is the form for a new protocol version: its text and the
+// standing order the provider's decision form is prefilled from. It starts
+// from the treatment's latest version; the product is one of the clinic's
+// enabled catalogue products of that treatment, by one of its labelled
+// routes. A new version is unsigned, so not in force, until signed.
+function protocolWriter(api: API, base: string, protocols: () => any[], products: any[], reload: () => Promise<void>): HTMLElement {
+  const field = (id: string, label: string, el: HTMLElement, help?: string) =>
+    h("div", null, h("label", { for: "pw-" + id }, label), el, help ? h("p", { id: "pw-" + id + "-help", class: "muted" }, help) : null);
+  const input = (id: string, attrs: Record<string, any> = {}) =>
+    h("input", { id: "pw-" + id, type: "text", autocomplete: "off", ...attrs }) as HTMLInputElement;
+  const treatment = h("select", { id: "pw-treatment" }, protocols().map((p) => h("option", { value: p.treatment }, tname(p.treatment)))) as HTMLSelectElement;
+  const product = h("select", { id: "pw-product" }) as HTMLSelectElement;
+  const route = h("select", { id: "pw-route" }) as HTMLSelectElement;
+  const title = input("title");
+  const text = h("textarea", { id: "pw-text", rows: 6 }) as HTMLTextAreaElement;
+  const dose = input("dose");
+  const areas = input("areas", { "aria-describedby": "pw-areas-help" });
+  const frequency = input("frequency");
+  const quantity = input("quantity");
+  const refills = input("refills", { type: "number", min: 0, max: 11, step: 1 });
+  const validDays = input("valid_days", { type: "number", min: 0, max: 366, step: 1, "aria-describedby": "pw-valid_days-help" });
+  const out = h("div", { id: "pw-result", role: "status" });
+  const orderable = (t: string) => products.filter((p) => p.category === t && p.orderable && p.enabled);
+  const drawRoutes = (want?: string) => {
+    const p = products.find((x) => x.id === product.value);
+    const rs: string[] = p ? p.routes : [];
+    route.replaceChildren(...rs.map((r) => h("option", { value: r }, r)));
+    if (want && rs.includes(want)) route.value = want;
+  };
+  // fill starts the form from the treatment's latest version, if any.
+  const fill = () => {
+    const t = treatment.value;
+    const latest = (protocols().find((p) => p.treatment === t)?.versions || []).slice(-1)[0];
+    const so = latest ? latest.standing_order : {};
+    const ps = orderable(t);
+    product.replaceChildren(...ps.map((p) => h("option", { value: p.id }, p.name + (p.generic ? " (" + p.generic + ")" : "") + (p.fda_status.startsWith("compounded") ? " — compounded" : ""))));
+    if (so.product && ps.some((p) => p.id === so.product)) product.value = so.product;
+    drawRoutes(so.route);
+    title.value = latest ? latest.title : "";
+    text.value = latest ? latest.text : "";
+    dose.value = so.dose || "";
+    areas.value = (so.areas || []).join(", ");
+    frequency.value = so.frequency || "";
+    quantity.value = so.quantity || "";
+    refills.value = String(so.refills ?? 0);
+    validDays.value = so.valid_days ? String(so.valid_days) : "";
+    out.replaceChildren(h("p", { class: "muted" }, latest
+      ? "Starting from version " + latest.version + "; saving writes version " + (latest.version + 1) + "."
+      : "No version yet; saving writes version 1."));
+  };
+  treatment.addEventListener("change", fill);
+  product.addEventListener("change", () => drawRoutes());
+  const whole = (v: string) => (v.trim() === "" ? 0 : Number(v));
+  const form = h("form", { id: "protocol-form", novalidate: true },
+    field("treatment", "Treatment", treatment),
+    field("title", "Title", title),
+    field("text", "Protocol text", text),
+    h("fieldset", null, h("legend", null, "Standing order (prefills the provider's decision form)"),
+      field("product", "Product (the clinic's enabled products)", product),
+      field("route", "Route (as labelled)", route),
+      field("dose", "Dose", dose),
+      field("areas", "Areas", areas, "Separate areas with commas."),
+      field("frequency", "Frequency", frequency),
+      field("quantity", "Quantity", quantity),
+      field("refills", "Refills (0–11)", refills),
+      field("valid_days", "Valid for (days)", validDays, "0 or empty: the rules' maximum; at most 366.")),
+    h("p", null, h("button", { type: "submit", class: "primary" }, "Save as a new version")),
+    out,
+  );
+  // One key per attempt that reaches the server (as for adverse events):
+  // a double submit writes one version.
+  let key = idemKey();
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const t = treatment.value;
+    const body = {
+      treatment: t, title: title.value, text: text.value,
+      standing_order: {
+        product: product.value, route: route.value, dose: dose.value.trim(),
+        areas: areas.value.split(",").map((x) => x.trim()).filter(Boolean),
+        frequency: frequency.value.trim(), quantity: quantity.value.trim(),
+        refills: whole(refills.value), valid_days: whole(validDays.value),
+      },
+    };
+    try {
+      const r = await api.json("POST", base + "/protocols", body, { "Idempotency-Key": key });
+      key = idemKey();
+      await reload();
+      fill();
+      out.replaceChildren(h("p", null, tname(t) + " protocol version " + r.protocol.version + " written. It is not in force until you sign it."));
+    } catch (x) {
+      if (x instanceof APIError) key = idemKey();
+      out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
+    }
+  });
+  fill();
+  return h("section", { "aria-labelledby": "pw-h" }, h("h2", { id: "pw-h" }, "Write a new version"), form);
 }
 
 export async function directorReadiness(view: HTMLElement, api: API, clinic: string) {
