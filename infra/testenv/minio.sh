@@ -39,20 +39,6 @@ readonly START_TIMEOUT_SECONDS=60
 readonly STOP_TIMEOUT_SECONDS=15
 readonly PORT_ATTEMPTS=5
 
-die() {
-	echo "minio.sh: $*" >&2
-	exit 1
-}
-
-usage() {
-	cat >&2 <<EOF
-usage: $0 install
-       $0 start STATEDIR
-       $0 stop STATEDIR
-EOF
-	exit 2
-}
-
 # built_version prints the module version the binary was built from, or
 # nothing if there is no binary or go cannot read it.
 built_version() {
