@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 )
 
 // functionNames lists the folders of functions/ (each one Lambda).
@@ -41,7 +43,10 @@ func functionNames(t testing.TB) []string {
 
 // wiringImports are all a main.go may import: reading the environment,
 // building the app and starting the Lambda runtime is wiring; anything else
-// belongs in internal/.
+// belongs in internal/. The adapters whose constructors a main.go names in
+// its app.Needs (kmssigner.ReadPSOKeys, awsnotify.Senders) are wiring too:
+// naming them there, not in internal/app, is what keeps their SDK clients
+// out of the functions that do not use them.
 var wiringImports = []string{
 	"context", "fmt", "os",
 	"github.com/aws/aws-lambda-go/lambda",
@@ -53,6 +58,8 @@ var wiringImports = []string{
 	"github.com/goodfaith/goodfaith/internal/lambdasqs",
 	"github.com/goodfaith/goodfaith/internal/lambdastream",
 	"github.com/goodfaith/goodfaith/internal/lambdaws",
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify",
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner",
 }
 
 func TestEachFunctionIsOnlyAWiringMain(t *testing.T) {
@@ -139,21 +146,41 @@ func TestFunctionsCrossCompileForLambda(t *testing.T) {
 	}
 }
 
+// functionNeeds are the Needs each functions/<name>/main.go passes to
+// app.ForFunction: the literal as main.go spells it, and its value.
+// TestEachFunctionHasItsNeeds holds main.go to the literal, and
+// template_test.go the template's grants to the value.
+var functionNeeds = map[string]struct {
+	literal string
+	needs   app.Needs
+}{
+	"patient":  {"app.Needs{}", app.Needs{}},
+	"provider": {"app.Needs{PSOKeys: kmssigner.ReadPSOKeys}", app.Needs{PSOKeys: kmssigner.ReadPSOKeys}},
+	"clinic":   {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}}, // invites
+	"public":   {"app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true}", app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true}},
+	"dispatch": {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}}, // the dispatcher's notifications
+	"sweep":    {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}},
+	"webhooks": {"app.Needs{}", app.Needs{}},
+	"close":    {"app.Needs{}", app.Needs{}},
+	"signal":   {"app.Needs{}", app.Needs{}},
+}
+
 // TestEachFunctionHasItsNeeds: every function builds its app with
-// app.ForFunction and its own app.<Name>Needs, which app.NeedsOf knows, and
-// serves only its own routes.
+// app.ForFunction and its own Needs (functionNeeds), and serves only its
+// own routes.
 func TestEachFunctionHasItsNeeds(t *testing.T) {
 	for _, name := range functionNames(t) {
-		if _, ok := app.NeedsOf(name); !ok {
-			t.Errorf("app.NeedsOf does not know functions/%s", name)
+		want, ok := functionNeeds[name]
+		if !ok {
+			t.Errorf("functionNeeds does not know functions/%s", name)
+			continue
 		}
 		src, err := os.ReadFile(filepath.Join(name, "main.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		needs := "app." + strings.ToUpper(name[:1]) + name[1:] + "Needs())"
-		if !strings.Contains(string(src), "app.ForFunction(") || !strings.Contains(string(src), needs) {
-			t.Errorf("functions/%s/main.go does not build its app with app.ForFunction(ctx, os.Getenv, %s", name, needs)
+		if !strings.Contains(string(src), "app.ForFunction(") || !strings.Contains(string(src), "os.Getenv, "+want.literal+")") {
+			t.Errorf("functions/%s/main.go does not build its app with app.ForFunction(ctx, os.Getenv, %s)", name, want.literal)
 		}
 		// app.Handler (httpapi.New) picks audiences at run time, so it would
 		// link every audience's handlers: a function serves its own
@@ -163,6 +190,42 @@ func TestEachFunctionHasItsNeeds(t *testing.T) {
 		}
 		if strings.Contains(string(src), "a.Serve(httpapi.") && !strings.Contains(string(src), "a.Serve(httpapi."+strings.ToUpper(name[:1])+name[1:]+"Routes)") {
 			t.Errorf("functions/%s/main.go serves another audience's routes", name)
+		}
+	}
+}
+
+// TestFunctionsLinkOnlyTheirSDKClients: a function links (and so
+// initializes at every cold start: Go runs the init of every package a
+// binary imports) the KMS client only if its Needs read PSO keys, and the
+// SES and SNS clients only if they send; internal/app links none of them.
+func TestFunctionsLinkOnlyTheirSDKClients(t *testing.T) {
+	const kms, ses, sns = "github.com/aws/aws-sdk-go-v2/service/kms", "github.com/aws/aws-sdk-go-v2/service/sesv2", "github.com/aws/aws-sdk-go-v2/service/sns"
+	out, err := exec.Command("go", "list", "-tags", "lambda.norpc", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./...", "../internal/app").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		deps[f[0]] = f[1:]
+	}
+	if d, ok := deps["github.com/goodfaith/goodfaith/internal/app"]; !ok || slices.Contains(d, kms) || slices.Contains(d, ses) || slices.Contains(d, sns) {
+		t.Errorf("internal/app imports the KMS, SES or SNS client (or go list did not list it: %v)", ok)
+	}
+	for _, name := range functionNames(t) {
+		d, ok := deps["github.com/goodfaith/goodfaith/functions/"+name]
+		if !ok {
+			t.Errorf("go list did not list functions/%s", name)
+			continue
+		}
+		n := functionNeeds[name].needs
+		if got, want := slices.Contains(d, kms), n.PSOKeys != nil; got != want {
+			t.Errorf("functions/%s links the KMS client: %v; its Needs read PSO keys: %v", name, got, want)
+		}
+		for _, svc := range []string{ses, sns} {
+			if got, want := slices.Contains(d, svc), n.Senders != nil; got != want {
+				t.Errorf("functions/%s links %s: %v; its Needs send: %v", name, svc, got, want)
+			}
 		}
 	}
 }

@@ -24,7 +24,9 @@ import (
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/cfn"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 	"github.com/goodfaith/goodfaith/internal/signer"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 	"github.com/goodfaith/goodfaith/widget"
 )
 
@@ -159,7 +161,10 @@ func TestTemplateFunctionsRunOnARMAndAL2023(t *testing.T) {
 	}
 }
 
-// envRead is every variable app.FromEnv reads, found by running it on an
+// everything is every part of the AWS home (each function builds some).
+var everything = app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true, Senders: awsnotify.Senders}
+
+// envRead is every variable app.Build reads (with every part), found by running it on an
 // empty environment (it reads all of its own before it reports any) and on
 // a valid one, signing with a key file so that it makes no network call
 // (the optional variables it reads once the required ones are good).
@@ -174,8 +179,8 @@ func envRead(t *testing.T) []string {
 			return env[name]
 		}
 	}
-	if _, _, err := app.FromEnv(context.Background(), record(nil)); err == nil {
-		t.Fatal("FromEnv accepted an empty environment")
+	if _, _, err := app.Build(context.Background(), record(nil), everything); err == nil {
+		t.Fatal("Build accepted an empty environment")
 	}
 	dir := t.TempDir()
 	if _, err := signer.LoadOrCreateFileKey(filepath.Join(dir, "pso.pem")); err != nil {
@@ -194,8 +199,8 @@ func envRead(t *testing.T) []string {
 		app.EnvPublicOrigin:    "https://app.goodfaith.test", app.EnvVerifyBaseURL: "https://app.goodfaith.test/v1/psos/",
 		app.EnvWebhookQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
 	}
-	if _, _, err := app.FromEnv(context.Background(), record(valid)); err != nil {
-		t.Fatalf("FromEnv refused a valid environment: %v", err)
+	if _, _, err := app.Build(context.Background(), record(valid), everything); err != nil {
+		t.Fatalf("Build refused a valid environment: %v", err)
 	}
 	var names []string
 	for n := range seen {
@@ -205,11 +210,11 @@ func envRead(t *testing.T) []string {
 	return names
 }
 
-// optionalUnset are variables app.FromEnv reads that the template leaves
+// optionalUnset are variables app.Build reads that the template leaves
 // unset on purpose, and why.
 var optionalUnset = map[string]string{
 	// The key-file fallback of the PSO signer: the template signs with KMS
-	// (PSO_KMS_KEY_ID), and FromEnv ignores the PEM when a KMS key is set.
+	// (PSO_KMS_KEY_ID), and Build ignores the PEM when a KMS key is set.
 	app.EnvPSOSigningKeyPEM: "the key-file fallback",
 	// Test credentials, read only with an endpoint override.
 	"AWS_ACCESS_KEY_ID":     "test credentials",
@@ -220,18 +225,18 @@ func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 	tp := loadTemplate(t)
 	// The runtime's and the tests' variables, and the key-file fallback of
 	// the PSO signer: the template signs with KMS (PSO_KMS_KEY_ID), and
-	// FromEnv ignores the PEM when a KMS key is set.
+	// Build ignores the PEM when a KMS key is set.
 	notInTemplate := []string{app.EnvRegion, app.EnvDynamoDBEndpoint, app.EnvS3Endpoint}
 	for name := range optionalUnset {
 		notInTemplate = append(notInTemplate, name)
 	}
 	read := envRead(t)
 	if len(read) < 10 {
-		t.Fatalf("FromEnv reads only %v", read)
+		t.Fatalf("Build reads only %v", read)
 	}
 	for _, want := range []string{app.EnvPSOKMSKeyID, app.EnvPSOKMSRetiredKeyIDs, app.EnvPSOSigningKeyPEM} {
 		if !slices.Contains(read, want) {
-			t.Errorf("FromEnv no longer reads %s; update this test and template.yaml", want)
+			t.Errorf("Build no longer reads %s; update this test and template.yaml", want)
 		}
 	}
 	fns := tp.ofType("AWS::Serverless::Function")
@@ -243,7 +248,7 @@ func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 			case slices.Contains(notInTemplate, v) && set:
 				t.Errorf("%s sets %s, which is the runtime's, a test override or left unset on purpose (%s)", name, v, optionalUnset[v])
 			case !slices.Contains(notInTemplate, v) && !set:
-				t.Errorf("%s does not set %s, which app.FromEnv reads", name, v)
+				t.Errorf("%s does not set %s, which app.Build reads", name, v)
 			}
 		}
 		sub, _ := get(vars, app.EnvPatientTokenSecret, "Fn::Sub").(string)
@@ -334,7 +339,7 @@ func TestTemplateSignsPSOsWithAKMSKey(t *testing.T) {
 		t.Errorf("%s = %v; want a parameter defaulting to empty", app.EnvPSOKMSRetiredKeyIDs, vars[app.EnvPSOKMSRetiredKeyIDs])
 	}
 	for _, fn := range tp.ofType("AWS::Serverless::Function") {
-		n, _ := app.NeedsOf(tp.folderOf(fn))
+		n := functionNeeds[tp.folderOf(fn)].needs
 		if reads := tp.grants(fn, "kms:GetPublicKey", keyRef); reads != (n.PSOKeys != nil) {
 			t.Errorf("%s: kms:GetPublicKey on the signing key granted = %v; its function reads the key at start-up: %v", fn, reads, n.PSOKeys != nil)
 		}
@@ -568,7 +573,7 @@ func TestTemplateDispatchReadsTheStreamWithPartialFailures(t *testing.T) {
 // worker's next attempts and re-drive (webhooks).
 var webhookJobSenders = []string{"dispatch", "clinic", "webhooks"}
 
-// Webhook delivery jobs: the queue FromEnv is given (WEBHOOK_QUEUE_URL) is
+// Webhook delivery jobs: the queue Build is given (WEBHOOK_QUEUE_URL) is
 // the one the webhooks function consumes, reporting partial failures, with
 // a visibility timeout of at least six times the function's timeout and a
 // dead-letter queue; only the functions that queue jobs may send to it.

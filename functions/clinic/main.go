@@ -13,10 +13,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.ClinicNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
 	if err != nil {
 		lambdaruntime.Fail("clinic", err)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.CloseNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("close", err)
 	}

@@ -2,7 +2,7 @@
 // DynamoDB stream: it runs the change-feed consumers of the app
 // (app.Consumers) on the stream's records, in order, reporting partial batch
 // failures. CONSUMER (comma-separated names) narrows it to some consumers;
-// empty runs them all. The rest of its environment is app.FromEnv's.
+// empty runs them all. The rest of its environment is app.Build's.
 package main
 
 import (
@@ -14,10 +14,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdastream"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.DispatchNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
 	if err != nil {
 		lambdaruntime.Fail("dispatch", err)
 	}

@@ -13,10 +13,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.ProviderNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys})
 	if err != nil {
 		lambdaruntime.Fail("provider", err)
 	}

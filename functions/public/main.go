@@ -14,10 +14,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.PublicNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true})
 	if err != nil {
 		lambdaruntime.Fail("public", err)
 	}

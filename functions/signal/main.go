@@ -19,7 +19,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, home, err := app.ForFunction(ctx, os.Getenv, app.SignalNeeds())
+	a, home, err := app.ForFunction(ctx, os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("signal", err)
 	}

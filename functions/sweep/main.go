@@ -14,10 +14,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.SweepNeeds())
+	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
 	if err != nil {
 		lambdaruntime.Fail("sweep", err)
 	}

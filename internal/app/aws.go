@@ -44,8 +44,9 @@ type AWSConfig struct {
 	// tool uses them to record consumed capacity and count requests.
 	APIOptions []func(*middleware.Stack) error
 
-	// Notify chooses SES and SNS for email and SMS (notifyenv.go); empty,
-	// every message stays in the outbox.
+	// Notify chooses SES and SNS for email and SMS (notifyenv.go) for
+	// Build, whose Needs.Senders builds the senders; empty, every message
+	// stays in the outbox. OpenAWS keeps every message in the outbox.
 	Notify NotifyConfig
 }
 
@@ -66,14 +67,15 @@ type AWS struct {
 	BlobOrigin string
 }
 
-// OpenAWS builds the AWS adapters. The signer is given: a KMS key in
-// production.
+// OpenAWS builds the AWS adapters, for tools and tests: the signer is
+// given, and every message stays in the outbox (the functions' senders
+// come from Build's Needs).
 func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clock, log *slog.Logger) (*AWS, error) {
 	cfg, err := loadAWSConfig(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return openAWS(cfg, c, sign, awsSenders, clk, log)
+	return openAWS(cfg, c, sign, nil, clk, log)
 }
 
 // loadAWSConfig loads the SDK configuration of c: its region, the static
@@ -97,7 +99,7 @@ func loadAWSConfig(ctx context.Context, c AWSConfig) (aws.Config, error) {
 // openAWS builds the clients and adapters on a loaded configuration, with
 // the notifier's senders from senders (nil: the outbox only). It makes no
 // network call.
-func openAWS(cfg aws.Config, c AWSConfig, sign signer.Signer, senders senderFactory, clk clock.Clock, log *slog.Logger) (*AWS, error) {
+func openAWS(cfg aws.Config, c AWSConfig, sign signer.Signer, senders SenderFactory, clk clock.Clock, log *slog.Logger) (*AWS, error) {
 	if c.Table == "" || c.Bucket == "" {
 		return nil, fmt.Errorf("app: table and bucket names are required")
 	}

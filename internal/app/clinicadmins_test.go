@@ -9,7 +9,7 @@ import (
 
 func TestFromEnvClinicAdminsOnlyWithADashboardClient(t *testing.T) {
 	env := validEnv(t)
-	a, _, err := FromEnv(context.Background(), getenvOf(env))
+	a, _, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +17,7 @@ func TestFromEnvClinicAdminsOnlyWithADashboardClient(t *testing.T) {
 		t.Fatal("clinic-admin tokens accepted without DASHBOARD_CLIENT_ID")
 	}
 	env[EnvDashboardClientID] = "7dashboardclient"
-	a, _, err = FromEnv(context.Background(), getenvOf(env))
+	a, _, err = fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signer"
 )
 
-// The environment of the Lambda functions, read by FromEnv. template.yaml
+// The environment of the Lambda functions, read by Build. template.yaml
 // sets every one of them except the test overrides and AWS_REGION.
 const (
 	// EnvTableName is the DynamoDB table of the store (required).
@@ -69,7 +69,7 @@ const (
 
 	// EnvDynamoDBEndpoint and EnvS3Endpoint point the clients at other
 	// servers (DynamoDB Local, MinIO) in tests; never set in AWS. With
-	// either set, FromEnv signs with the static credentials in
+	// either set, Build signs with the static credentials in
 	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when those are set.
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvS3Endpoint       = "S3_ENDPOINT"
@@ -88,7 +88,7 @@ const (
 // MaxRetentionYears is the longest retention S3 Object Lock allows.
 const MaxRetentionYears = 100
 
-// envNames lists every variable FromEnv reads, in the order it reports
+// envNames lists every variable Build reads, in the order it reports
 // them.
 var envNames = []string{
 	EnvTableName, EnvBucketName, EnvSSEKMSKeyID, EnvPatientTokenSecret, EnvPSOSigningKeyPEM, EnvPSOKMSKeyID, EnvPSOKMSRetiredKeyIDs,
@@ -101,13 +101,6 @@ var requiredEnv = []string{
 	EnvTableName, EnvBucketName, EnvPatientTokenSecret,
 	EnvProviderIssuer, EnvProviderAudience, EnvProviderJWKSURL, EnvPublicOrigin, EnvVerifyBaseURL,
 	EnvWebhookQueueURL,
-}
-
-// FromEnv builds the AWS home and the app on it from the environment, with
-// every part (Everything); the Lambda functions build only theirs
-// (ForFunction, lambda.go). getenv is os.Getenv there and a fake in tests.
-func FromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error) {
-	return Build(ctx, getenv, Everything())
 }
 
 // Build builds the AWS home and the app on it from the environment, with

@@ -75,7 +75,7 @@ func getenvOf(m map[string]string) func(string) string {
 
 func TestFromEnvBuildsTheApp(t *testing.T) {
 	env := validEnv(t)
-	a, home, err := FromEnv(context.Background(), getenvOf(env))
+	a, home, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestFromEnvDefaultsAndOptionals(t *testing.T) {
 }
 
 func TestFromEnvNamesEveryMissingVariable(t *testing.T) {
-	_, _, err := FromEnv(context.Background(), getenvOf(nil))
+	_, _, err := fromEnv(context.Background(), getenvOf(nil))
 	if err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
@@ -146,7 +146,7 @@ func TestFromEnvNamesEveryMissingVariable(t *testing.T) {
 	for _, name := range requiredEnv {
 		env := validEnv(t)
 		env[name] = "  "
-		_, _, err := FromEnv(context.Background(), getenvOf(env))
+		_, _, err := fromEnv(context.Background(), getenvOf(env))
 		if name == EnvPatientTokenSecret {
 			// Blank is not empty for a secret, which is taken as is: it
 			// is then too short.
@@ -170,7 +170,7 @@ func TestFromEnvReadsEveryVariableBeforeFailing(t *testing.T) {
 		read = append(read, name)
 		return ""
 	}
-	if _, _, err := FromEnv(context.Background(), getenv); err == nil {
+	if _, _, err := fromEnv(context.Background(), getenv); err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
 	for _, name := range envNames {
@@ -213,7 +213,7 @@ func TestFromEnvRefusesBadValues(t *testing.T) {
 	for _, c := range cases {
 		env := validEnv(t)
 		env[c.name] = c.value
-		_, _, err := FromEnv(context.Background(), getenvOf(env))
+		_, _, err := fromEnv(context.Background(), getenvOf(env))
 		if err == nil {
 			t.Errorf("%s=%.40q was accepted", c.name, c.value)
 			continue
@@ -231,7 +231,7 @@ func TestFromEnvRefusesBadValues(t *testing.T) {
 	env[EnvPatientTokenSecret] = "short"
 	env[EnvRetentionYears] = "0"
 	delete(env, EnvTableName)
-	_, _, err = FromEnv(context.Background(), getenvOf(env))
+	_, _, err = fromEnv(context.Background(), getenvOf(env))
 	for _, name := range []string{EnvPatientTokenSecret, EnvRetentionYears, EnvTableName} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
@@ -246,7 +246,7 @@ func TestFromEnvAcceptsAPEMOnOneLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	env[EnvPSOSigningKeyPEM] = strings.ReplaceAll(strings.TrimSpace(env[EnvPSOSigningKeyPEM]), "\n", `\n`)
-	a, _, err := FromEnv(context.Background(), getenvOf(env))
+	a, _, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
 	}
@@ -275,7 +275,7 @@ func TestFromEnvTakesTestCredentialsOnlyWithAnEndpoint(t *testing.T) {
 }
 
 func TestSelectConsumers(t *testing.T) {
-	a, _, err := FromEnv(context.Background(), getenvOf(validEnv(t)))
+	a, _, err := fromEnv(context.Background(), getenvOf(validEnv(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestFromEnvOnDynamoDBLocal(t *testing.T) {
 	env[EnvTableName] = table
 	env[EnvDynamoDBEndpoint] = endpoint
 	env[envAccessKeyID], env[envSecretAccessKey] = "test", "test"
-	a, home, err := FromEnv(ctx, getenvOf(env))
+	a, home, err := fromEnv(ctx, getenvOf(env))
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
 	}

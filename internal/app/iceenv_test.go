@@ -57,7 +57,7 @@ func TestICEFromEnv(t *testing.T) {
 // ICE variable before building anything.
 func TestFromEnvReadsTheICEServers(t *testing.T) {
 	env := validEnv(t)
-	a, _, err := FromEnv(context.Background(), getenvOf(env))
+	a, _, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestFromEnvReadsTheICEServers(t *testing.T) {
 	env[EnvICESTUNURLs] = "stun:203.0.113.7:3478"
 	env[EnvICETURNURLs] = "turn:203.0.113.7:3478?transport=udp"
 	env[EnvICETURNSecret] = "the TURN stack's generated secret, 48 chars long"
-	if a, _, err = FromEnv(context.Background(), getenvOf(env)); err != nil {
+	if a, _, err = fromEnv(context.Background(), getenvOf(env)); err != nil {
 		t.Fatal(err)
 	}
 	servers, _ := a.Deps.ICE.Servers("patient-exam_1")
@@ -75,7 +75,7 @@ func TestFromEnvReadsTheICEServers(t *testing.T) {
 		t.Fatalf("ICE servers %+v", servers)
 	}
 	env[EnvICETURNSecret] = ""
-	if _, _, err := FromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvICETURNSecret) {
+	if _, _, err := fromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvICETURNSecret) {
 		t.Fatalf("TURN URLs without the secret: %v", err)
 	}
 }

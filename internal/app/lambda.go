@@ -14,79 +14,37 @@ import (
 
 // Needs are the parts of the AWS home that a Lambda function builds beyond
 // what every one has (the store, the blob store, the outbox, the token
-// verifiers). The parts are function values, and each function's Needs
-// come from a function of its own (PublicNeeds, …) rather than a variable,
-// so that a function's binary links only the SDK clients of its parts: the
-// linker keeps what is reachable from main, and flags tested at run time,
-// or variables set up by package initialization, would keep every client
-// in every function (size and start-up time; see `make lambda-bench`).
+// verifiers). The parts that need an SDK client of their own are function
+// values from the adapter packages (kmssigner.ReadPSOKeys,
+// awsnotify.Senders), which each functions/<name>/main.go names in its
+// Needs literal: this package imports neither, so a function that does not
+// name them neither links nor initializes the KMS, SES and SNS clients (Go
+// runs the init of every imported package, whatever the linker keeps;
+// package initialization is part of every cold start, `make lambda-bench`).
+// functions/template_test.go holds the template's grants to the Needs of
+// each main.go (kms:GetPublicKey and ses:SendEmail only where named).
 type Needs struct {
 	// PSOKeys reads the PSO signing key from KMS at start-up
 	// (kms:GetPublicKey): for the function that signs PSOs (provider) and
 	// the one that publishes the JWKS (public). Nil: no KMS call, and the
 	// signer refuses to sign. With PSO_SIGNING_KEY_PEM instead of a KMS key
 	// the key file is used either way.
-	PSOKeys psoKeyReader
+	PSOKeys PSOKeyReader
 	// RetiredPSOKeys: PSOKeys also reads the retired keys, for the JWKS.
 	RetiredPSOKeys bool
 	// Senders builds the delivery services the environment configures
 	// (SES for email, SNS for SMS; notifyenv.go), for the functions that
 	// send. Nil: every message stays in the outbox.
-	Senders senderFactory
+	Senders SenderFactory
 }
 
-// psoKeyReader reads PSO signing keys (psosigner.go).
-type psoKeyReader func(ctx context.Context, cfg aws.Config, env envConfig, retired bool) (signer.Signer, []jwk.Key, error)
+// PSOKeyReader reads the PSO signing key keyID and the public halves of
+// the retired keys (kmssigner.ReadPSOKeys).
+type PSOKeyReader func(ctx context.Context, cfg aws.Config, keyID string, retiredKeyIDs []string) (signer.Signer, []jwk.Key, error)
 
-// senderFactory builds the senders of a notify.Router by channel.
-type senderFactory func(aws.Config, NotifyConfig) map[string]notify.Sender
-
-// Everything is what FromEnv builds: every part, for tools and tests.
-func Everything() Needs {
-	return Needs{PSOKeys: kmsPSOKeys, RetiredPSOKeys: true, Senders: awsSenders}
-}
-
-// The needs of each function of functions/, which its main.go passes to
-// ForFunction. functions/template_test.go holds the template's grants to
-// them (kms:GetPublicKey and ses:SendEmail only where a function uses
-// them).
-
-func PatientNeeds() Needs  { return Needs{} }
-func ProviderNeeds() Needs { return Needs{PSOKeys: kmsPSOKeys} }
-func ClinicNeeds() Needs   { return Needs{Senders: awsSenders} } // invites
-func PublicNeeds() Needs   { return Needs{PSOKeys: kmsPSOKeys, RetiredPSOKeys: true} }
-func DispatchNeeds() Needs { return Needs{Senders: awsSenders} } // the dispatcher's notifications
-func SweepNeeds() Needs    { return Needs{Senders: awsSenders} }
-func WebhooksNeeds() Needs { return Needs{} }
-func CloseNeeds() Needs    { return Needs{} }
-func SignalNeeds() Needs   { return Needs{} }
-
-// NeedsOf returns the Needs of the function in functions/<name>, which
-// its main.go passes as app.<Name>Needs(); for tests (a switch, not a map,
-// so that no function's binary links the others' parts).
-func NeedsOf(name string) (Needs, bool) {
-	switch name {
-	case "patient":
-		return PatientNeeds(), true
-	case "provider":
-		return ProviderNeeds(), true
-	case "clinic":
-		return ClinicNeeds(), true
-	case "public":
-		return PublicNeeds(), true
-	case "dispatch":
-		return DispatchNeeds(), true
-	case "sweep":
-		return SweepNeeds(), true
-	case "webhooks":
-		return WebhooksNeeds(), true
-	case "close":
-		return CloseNeeds(), true
-	case "signal":
-		return SignalNeeds(), true
-	}
-	return Needs{}, false
-}
+// SenderFactory builds the senders of a notify.Router by channel
+// (awsnotify.Senders).
+type SenderFactory func(aws.Config, NotifyConfig) map[string]notify.Sender
 
 // ForFunction builds the app of one Lambda function from the environment,
 // with that function's Needs: every function reads and checks the same

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/notify"
+	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
+	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 	"github.com/goodfaith/goodfaith/internal/signer/kmssigner/kmstest"
 )
 
@@ -44,7 +46,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	// With a key KMS has: the provider signs with it and reads no retired
 	// key; public's JWKS has both.
 	env[EnvPSOKMSKeyID] = kmstest.ARN(good)
-	prov, _, err := ForFunction(context.Background(), getenvOf(env), ProviderNeeds())
+	prov, _, err := ForFunction(context.Background(), getenvOf(env), functionNeeds["provider"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	if _, err := prov.Ports.Signer.Sign(context.Background(), make([]byte, 32)); err != nil || srv.Signs() != before+1 {
 		t.Errorf("provider does not sign through KMS: %v", err)
 	}
-	pub, _, err := ForFunction(context.Background(), getenvOf(env), PublicNeeds())
+	pub, _, err := ForFunction(context.Background(), getenvOf(env), functionNeeds["public"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,18 +66,23 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	}
 }
 
-// functionNeeds are the functions' needs by name.
-var functionNeeds = func() map[string]Needs {
-	m := map[string]Needs{}
-	for _, name := range []string{"patient", "provider", "clinic", "public", "dispatch", "sweep", "webhooks", "close", "signal"} {
-		n, ok := NeedsOf(name)
-		if !ok {
-			panic("NeedsOf does not know " + name)
-		}
-		m[name] = n
-	}
-	return m
-}()
+// functionNeeds are the kinds of Needs the functions' main.go pass to
+// ForFunction (functions/functions_test.go holds each main.go to its own),
+// by the functions that pass them.
+var functionNeeds = map[string]Needs{
+	"patient, webhooks, close, signal": {},
+	"provider":                         {PSOKeys: kmssigner.ReadPSOKeys},
+	"public":                           {PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true},
+	"clinic, dispatch, sweep":          {Senders: awsnotify.Senders},
+}
+
+// everything is every part, for the tests of what Build reads and wires.
+var everything = Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true, Senders: awsnotify.Senders}
+
+// fromEnv builds the app with every part.
+func fromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error) {
+	return Build(ctx, getenv, everything)
+}
 
 // TestForFunctionSendsOnlyWhereNeeded: with SES and SNS configured, the
 // functions with Senders route email and SMS to them; the others keep
@@ -104,7 +111,7 @@ func TestForFunctionSendsOnlyWhereNeeded(t *testing.T) {
 // configuration; the endpoint's errors are SignalConnectionsFromEnv's.
 func TestAWSSignalConnections(t *testing.T) {
 	env := validEnv(t)
-	_, home, err := ForFunction(context.Background(), getenvOf(env), SignalNeeds())
+	_, home, err := ForFunction(context.Background(), getenvOf(env), Needs{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/notify"
-	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
@@ -32,13 +27,10 @@ const (
 	EnvNotifySMSSenderID = "NOTIFY_SMS_SENDER_ID"
 )
 
-// NotifyConfig chooses the delivery services of the AWS home's notifier.
-type NotifyConfig struct {
-	EmailFrom    string // empty: email stays in the outbox
-	SESConfigSet string
-	SMS          bool // false: SMS stays in the outbox
-	SMSSenderID  string
-}
+// NotifyConfig chooses the delivery services of the AWS home's notifier;
+// the senders themselves come from Needs.Senders (awsnotify.Senders), so
+// that only the functions that send link the SES and SNS clients.
+type NotifyConfig = notify.Delivery
 
 // notifyFromEnv reads the notifier's variables.
 func notifyFromEnv(getenv func(string) string) (NotifyConfig, error) {
@@ -60,24 +52,6 @@ func notifyFromEnv(getenv func(string) string) (NotifyConfig, error) {
 		c.SMS = on
 	}
 	return c, nil
-}
-
-// awsNotifier is the outbox, with SES and SNS senders for the channels
-// configured.
-func awsNotifier(cfg aws.Config, c NotifyConfig, st store.Store, clk clock.Clock, log *slog.Logger) notify.Notifier {
-	return notifierWith(awsSenders(cfg, c), st, clk, log)
-}
-
-// awsSenders are the SES and SNS senders of the channels c configures.
-func awsSenders(cfg aws.Config, c NotifyConfig) map[string]notify.Sender {
-	senders := map[string]notify.Sender{}
-	if c.EmailFrom != "" {
-		senders["email"] = awsnotify.SES{Client: sesv2.NewFromConfig(cfg), From: c.EmailFrom, ConfigurationSet: c.SESConfigSet}
-	}
-	if c.SMS {
-		senders["sms"] = awsnotify.SNS{Client: sns.NewFromConfig(cfg), SenderID: c.SMSSenderID}
-	}
-	return senders
 }
 
 // notifierWith is the outbox, routing to senders when there are any.

@@ -18,7 +18,7 @@ func TestNotifyFromEnvChoosesTheSenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, isOutbox := awsNotifier(cfg, c, nil, nil, nil).(notify.Outbox); !isOutbox {
+	if _, isOutbox := notifierWith(awsnotify.Senders(cfg, c), nil, nil, nil).(notify.Outbox); !isOutbox {
 		t.Fatal("without variables the notifier is not the outbox")
 	}
 
@@ -28,7 +28,7 @@ func TestNotifyFromEnvChoosesTheSenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, isRouter := awsNotifier(cfg, c, nil, nil, nil).(notify.Router)
+	r, isRouter := notifierWith(awsnotify.Senders(cfg, c), nil, nil, nil).(notify.Router)
 	if !isRouter {
 		t.Fatal("with SES and SNS configured the notifier is not the router")
 	}
@@ -39,7 +39,7 @@ func TestNotifyFromEnvChoosesTheSenders(t *testing.T) {
 	}
 
 	c, _ = notifyFromEnv(env(map[string]string{EnvNotifySMSEnabled: "1"}))
-	if r, _ := awsNotifier(cfg, c, nil, nil, nil).(notify.Router); r.Senders["email"] != nil || r.Senders["sms"] == nil {
+	if r, _ := notifierWith(awsnotify.Senders(cfg, c), nil, nil, nil).(notify.Router); r.Senders["email"] != nil || r.Senders["sms"] == nil {
 		t.Fatalf("SMS only: %#v", r.Senders)
 	}
 

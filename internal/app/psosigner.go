@@ -5,11 +5,9 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/goodfaith/goodfaith/internal/jwk"
 	"github.com/goodfaith/goodfaith/internal/signer"
-	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
 )
 
 // psoSigner returns the AWS home's PSO signer and the retired keys its
@@ -23,29 +21,13 @@ func psoSigner(ctx context.Context, cfg aws.Config, env envConfig, n Needs) (sig
 	case n.PSOKeys == nil:
 		return noPSOKey{}, nil, nil
 	}
-	return n.PSOKeys(ctx, cfg, env, n.RetiredPSOKeys)
-}
-
-// kmsPSOKeys reads the KMS signing key's public half (GetPublicKey) and,
-// when retired is set, the retired keys'.
-func kmsPSOKeys(ctx context.Context, cfg aws.Config, env envConfig, retired bool) (signer.Signer, []jwk.Key, error) {
-	client := kms.NewFromConfig(cfg)
-	current, err := kmssigner.New(ctx, client, env.kmsKeyID)
+	var retired []string
+	if n.RetiredPSOKeys {
+		retired = env.kmsRetiredKeyIDs
+	}
+	sign, old, err := n.PSOKeys(ctx, cfg, env.kmsKeyID, retired)
 	if err != nil {
-		return nil, nil, fmt.Errorf("app: %s: %w", EnvPSOKMSKeyID, err)
+		return nil, nil, fmt.Errorf("app: %s / %s: %w", EnvPSOKMSKeyID, EnvPSOKMSRetiredKeyIDs, err)
 	}
-	if !retired {
-		return current, nil, nil
-	}
-	var old []jwk.Key
-	for _, id := range env.kmsRetiredKeyIDs {
-		k, err := kmssigner.PublicJWK(ctx, client, id)
-		if err != nil {
-			return nil, nil, fmt.Errorf("app: %s: %w", EnvPSOKMSRetiredKeyIDs, err)
-		}
-		if k.Kid != current.KeyID() {
-			old = append(old, k)
-		}
-	}
-	return current, old, nil
+	return sign, old, nil
 }

@@ -22,7 +22,7 @@ func TestFromEnvSignsWithKMS(t *testing.T) {
 	delete(env, EnvPSOSigningKeyPEM)
 	env[EnvPSOKMSKeyID] = "alias/goodfaith-pso"
 	env[EnvPSOKMSRetiredKeyIDs] = " " + kmstest.ARN(old) + " ,"
-	a, _, err := FromEnv(context.Background(), getenvOf(env))
+	a, _, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +41,12 @@ func TestFromEnvSignsWithKMS(t *testing.T) {
 
 	// Neither key given: both names are reported missing.
 	delete(env, EnvPSOKMSKeyID)
-	if _, _, err := FromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvPSOKMSKeyID+" (or "+EnvPSOSigningKeyPEM+")") {
+	if _, _, err := fromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvPSOKMSKeyID+" (or "+EnvPSOSigningKeyPEM+")") {
 		t.Fatalf("without a signing key: %v", err)
 	}
 	// A key KMS does not have is a start-up error naming the variable.
 	env[EnvPSOKMSKeyID] = "alias/none"
-	if _, _, err := FromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvPSOKMSKeyID) {
+	if _, _, err := fromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvPSOKMSKeyID) {
 		t.Fatalf("unknown KMS key: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // refused by name.
 func TestFromEnvSendsWebhookJobsToTheNamedQueue(t *testing.T) {
 	env := validEnv(t)
-	a, _, err := FromEnv(context.Background(), getenvOf(env))
+	a, _, err := fromEnv(context.Background(), getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestFromEnvSendsWebhookJobsToTheNamedQueue(t *testing.T) {
 		t.Fatal("the integrations do not all use the home's queue")
 	}
 	env[EnvWebhookQueueURL] = "http://sqs.us-east-1.amazonaws.com/123456789012/jobs"
-	if _, _, err := FromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvWebhookQueueURL) {
+	if _, _, err := fromEnv(context.Background(), getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvWebhookQueueURL) {
 		t.Fatalf("plain http to a public host: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ type ErrorBody struct {
 
 // ReportInitError posts err to the init/error endpoint of the Runtime API
 // at api (host:port), with errorType typ. The message is err's text, which
-// must hold no secret (app.FromEnv names variables, never their values).
+// must hold no secret (app.Build names variables, never their values).
 func ReportInitError(ctx context.Context, api, typ string, err error) error {
 	body, _ := json.Marshal(ErrorBody{ErrorMessage: err.Error(), ErrorType: typ})
 	url := "http://" + api + "/" + APIVersion + "/runtime/init/error"

@@ -122,3 +122,18 @@ func (s SNS) Send(ctx context.Context, m notify.Message) error {
 	}
 	return nil
 }
+
+// Senders are the SES and SNS senders of the channels d configures, on
+// clients built from cfg. It lives here, not in internal/app, so that only
+// the Lambda functions that send link (and initialize) the SES and SNS
+// clients: app.Needs.Senders.
+func Senders(cfg aws.Config, d notify.Delivery) map[string]notify.Sender {
+	senders := map[string]notify.Sender{}
+	if d.EmailFrom != "" {
+		senders["email"] = SES{Client: sesv2.NewFromConfig(cfg), From: d.EmailFrom, ConfigurationSet: d.SESConfigSet}
+	}
+	if d.SMS {
+		senders["sms"] = SNS{Client: sns.NewFromConfig(cfg), SenderID: d.SMSSenderID}
+	}
+	return senders
+}
