@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -16,11 +14,10 @@ import (
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/golden"
 	"github.com/goodfaith/goodfaith/internal/ids"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMonthOfInTheClinicsTimezone(t *testing.T) {
 	chicago := billing.Location("America/Chicago")
@@ -220,19 +217,7 @@ func TestStatementCSVGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := s.CSV()
-	golden := filepath.Join("testdata", "statement-2025-02.golden.csv")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("statement differs from %s:\n%s\nwant:\n%s", golden, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "statement-2025-02.golden.csv"), got)
 	// It reconciles: the lines sum to the total line, which is the last column.
 	rows := readCSV(t, got)
 	var sum int64

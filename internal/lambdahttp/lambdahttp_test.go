@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -16,10 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/goodfaith/goodfaith/internal/golden"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden response files")
 
 const eventsDir = "../../testdata/events"
 
@@ -129,19 +127,7 @@ func TestGoldenEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".response.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("response differs from %s (run with -update after checking):\n got: %s\nwant: %s", golden, out, want)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".response.json"), out)
 		})
 	}
 }

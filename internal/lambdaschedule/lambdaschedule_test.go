@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,13 +17,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/goodfaith/goodfaith/internal/clock"
+	"github.com/goodfaith/goodfaith/internal/golden"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 	"github.com/goodfaith/goodfaith/internal/queue"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden file")
 
 const eventsDir = "../../testdata/events"
 
@@ -63,19 +61,7 @@ func TestGoldenScheduledEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = append(out, '\n')
-	golden := filepath.Join("testdata", "eventbridge-scheduled.result.json")
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != string(want) {
-		t.Errorf("result differs from %s:\n%s", golden, out)
-	}
+	golden.Check(t, filepath.Join("testdata", "eventbridge-scheduled.result.json"), out)
 }
 
 // Events of other sources (an HTTP request, a stream batch, an empty

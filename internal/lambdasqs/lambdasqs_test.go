@@ -1,11 +1,9 @@
 package lambdasqs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -17,12 +15,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/goodfaith/goodfaith/internal/golden"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
 	"github.com/goodfaith/goodfaith/internal/lambdasqs"
 	"github.com/goodfaith/goodfaith/internal/queue"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const eventsDir = "../../testdata/events"
 
@@ -107,19 +104,7 @@ func TestGoldenSQSEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("scenarios differ from %s (run with -update after checking):\n got: %s\nwant: %s", golden, out, want)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".golden.json"), out)
 		})
 	}
 }

@@ -1,10 +1,8 @@
 package lambdaws_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -15,11 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/golden"
 	"github.com/goodfaith/goodfaith/internal/lambdaws"
 	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden file")
 
 const eventsDir = "../../testdata/events"
 
@@ -93,17 +90,5 @@ func TestGoldenEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = append(out, '\n')
-	golden := filepath.Join("testdata", "events.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("outcome differs from %s:\n%s", golden, out)
-	}
+	golden.Check(t, filepath.Join("testdata", "events.golden.json"), out)
 }

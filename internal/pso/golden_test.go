@@ -2,9 +2,7 @@ package pso
 
 import (
 	"bytes"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,25 +10,14 @@ import (
 	"time"
 
 	"github.com/ledongthuc/pdf"
+
+	"github.com/goodfaith/goodfaith/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name (golden.Check).
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestCanonicalJSONGolden(t *testing.T) {
@@ -38,7 +25,7 @@ func TestCanonicalJSONGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "canonical.json", got)
+	checkGolden(t, "canonical.json", got)
 
 	// The same order in another time zone, with sub-second times, nil
 	// lists and without the schema set encodes to the same bytes.
@@ -112,7 +99,7 @@ func TestPDFTextGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := pdfText(t, b)
-	golden(t, "pso.pdf.txt", []byte(text))
+	checkGolden(t, "pso.pdf.txt", []byte(text))
 	// What a pharmacist or inspector needs is on it, whatever the layout.
 	flat := strings.Join(strings.Fields(text), " ")
 	for _, want := range []string{

@@ -10,6 +10,8 @@ import (
 	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/goodfaith/goodfaith/internal/golden"
 )
 
 // makeWinAnsiFonts makes the single-byte fonts of pdffont.go into dir: the
@@ -50,15 +52,7 @@ func TestWinAnsiFontsAreFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *update {
-			if err := os.WriteFile(filepath.Join("fonts", name), made, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		committed, err := os.ReadFile(filepath.Join("fonts", name))
-		if err != nil || !bytes.Equal(made, committed) {
-			t.Fatalf("fonts/%s is stale or missing (%v): run go test -update ./internal/pso/", name, err)
-		}
+		golden.Check(t, filepath.Join("fonts", name), made)
 	}
 }
 

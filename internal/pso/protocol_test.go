@@ -24,7 +24,7 @@ func TestCanonicalWithProtocolGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "canonical_protocol.json", got)
+	checkGolden(t, "canonical_protocol.json", got)
 	for _, want := range []string{`"product_id":"semaglutide_compounded_503a","fda_status":"compounded_503a"`, `"protocols":[{"id":"proto_clinic_a_glp1","treatment":"glp1","version":3`, `"deviations":["dose:`} {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("canonical form lacks %s", want)
