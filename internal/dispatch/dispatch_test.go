@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/notify"
 	"github.com/goodfaith/goodfaith/internal/presence"
@@ -44,14 +44,7 @@ func TestNotifiesEligibleProvidersOnceWhateverTheRedeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed", "e2e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := seedtest.E2E(t)
 	rs := rules.Default()
 	if err := (directory.Directory{Store: st}).Load(context.Background(), seed, rs, auth.HashSecretKey); err != nil {
 		t.Fatal(err)
@@ -98,11 +91,7 @@ func TestEscalationTellsEveryEligibleProviderAndExpiryTellsPatientAndClinic(t *t
 		t.Fatal(err)
 	}
 	defer st.Close()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed", "e2e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := directory.ParseSeed(raw)
+	seed := seedtest.E2E(t)
 	rs := rules.Default()
 	ctx := context.Background()
 	if err := (directory.Directory{Store: st}).Load(ctx, seed, rs, auth.HashSecretKey); err != nil {

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/clock"
-	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/notify"
 )
@@ -55,14 +53,7 @@ func TestEachResendSendsNewMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed", "e2e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := seedtest.E2E(t)
 	if err := a.LoadSeed(ctx, seed); err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ var conns = []string{"Nn0TokA=", "PatCnA1=", "PrvCnB2=", "StrCnC3=", "GoneXX9="}
 // TestGoldenEvents replays API Gateway WebSocket events through the Lambda
 // adapter, in order, and compares statuses and messages with the golden file.
 func TestGoldenEvents(t *testing.T) {
-	f := signaltest.New(t, "../..")
+	f := signaltest.New(t)
 	id := f.QueuedVideoExam("exam_ws1")
 	f.QueuedVideoExam("exam_ws2")
 	tokens := strings.NewReplacer(

@@ -36,7 +36,7 @@ func (s server) signalURL() string { return "ws" + strings.TrimPrefix(s.URL, "ht
 
 func startServer(t *testing.T, iceCfg *ice.Config) server {
 	t.Helper()
-	f := signaltest.New(t, "../..")
+	f := signaltest.New(t)
 	f.App.Deps.ICE = iceCfg
 	ep := f.App.LocalSignal()
 	mux := http.NewServeMux()

@@ -13,7 +13,7 @@ import (
 // queued video exams; joining again on the same connection refreshes it
 // without ringing the providers again.
 func TestPatientJoinAckCarriesQueuePosition(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		f.QueuedVideoExam("exam_v1")
 		async := f.QueuedVideoExam("exam_a0") // sorts first, but an online review does not wait for a call
 		e := f.Exam(async)
@@ -70,7 +70,7 @@ func TestPatientJoinAckCarriesQueuePosition(t *testing.T) {
 // connection; when the old one's disconnect arrives late, the provider is
 // not told the patient left (which would end the new call).
 func TestLateDisconnectOfAReplacedConnectionIsSilent(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v1")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
 		f.Connect("pat", f.PatientToken(id))

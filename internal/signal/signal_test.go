@@ -18,7 +18,7 @@ import (
 type msg = map[string]any
 
 func TestConnectRefusesMissingAndInvalidTokens(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		before := f.Items()
 		expired, err := f.Iss.Mint("prov_tx_md", time.Minute)
 		if err != nil {
@@ -40,7 +40,7 @@ func TestConnectRefusesMissingAndInvalidTokens(t *testing.T) {
 }
 
 func TestVideoExamRingsAcceptsConsultsAndRelays(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v1")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
 		f.Connect("prov_ca", f.ProviderToken("prov_ca_md")) // online, not licensed in TX
@@ -147,7 +147,7 @@ func index(s, sub string) int {
 }
 
 func TestThirdPartiesCannotJoin(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v2")
 		other := f.QueuedVideoExam("exam_other")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
@@ -180,7 +180,7 @@ func TestThirdPartiesCannotJoin(t *testing.T) {
 }
 
 func TestBadMessagesGetClearErrors(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v3")
 		f.Connect("pat", f.PatientToken(id))
 		before := f.Items()
@@ -204,7 +204,7 @@ func TestBadMessagesGetClearErrors(t *testing.T) {
 }
 
 func TestUnansweredRingsEndAsNotApplicable(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v4")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
 		f.Connect("pat", f.PatientToken(id)) // connected, in the widget, but not in the call
@@ -260,7 +260,7 @@ func TestUnansweredRingsEndAsNotApplicable(t *testing.T) {
 }
 
 func TestAnsweringResetsRings(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v5")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
 		f.Connect("pat", f.PatientToken(id))
@@ -281,7 +281,7 @@ func TestAnsweringResetsRings(t *testing.T) {
 }
 
 func TestGoneConnectionsAreDropped(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v6")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
 		f.Connect("pat", f.PatientToken(id))
@@ -319,7 +319,7 @@ func TestGoneConnectionsAreDropped(t *testing.T) {
 }
 
 func TestGoneProviderIsDroppedWhenRung(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		ctx := context.Background()
 		id := f.QueuedVideoExam("exam_v7")
 		f.Connect("prov", f.ProviderToken("prov_tx_md"))
@@ -345,7 +345,7 @@ func TestGoneProviderIsDroppedWhenRung(t *testing.T) {
 }
 
 func TestSweepDropsExpiredConnections(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		ctx := context.Background()
 		id := f.QueuedVideoExam("exam_v8")
 		f.Connect("prov_old", f.ProviderToken("prov_tx_md")) // a console tab whose disconnect was lost
@@ -418,7 +418,7 @@ func TestSweepDropsExpiredConnections(t *testing.T) {
 }
 
 func TestAcceptTellsTheOtherProvidersItWasTaken(t *testing.T) {
-	signaltest.ForEachHome(t, "../..", func(t *testing.T, f *signaltest.Fixture) {
+	signaltest.ForEachHome(t, func(t *testing.T, f *signaltest.Fixture) {
 		id := f.QueuedVideoExam("exam_v9")
 		f.Connect("md", f.ProviderToken("prov_tx_md"))
 		f.Connect("np", f.ProviderToken("prov_tx_np")) // also licensed in TX

@@ -21,7 +21,7 @@ import (
 // queued video exam; it returns the endpoint and the client's socket.
 func open(t *testing.T) (*localws.Endpoint, *websocket.Conn) {
 	t.Helper()
-	f := signaltest.New(t, "../../..")
+	f := signaltest.New(t)
 	id := f.QueuedVideoExam("exam_ws1")
 	ep := f.App.LocalSignal()
 	mux := http.NewServeMux()

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/connections"
-	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/signal"
 	"github.com/goodfaith/goodfaith/internal/signer"
@@ -101,15 +100,14 @@ type Home struct {
 var Homes = []Home{{"embedded", openEmbedded}, {"aws", openAWS}}
 
 // ForEachHome runs fn as a subtest on a fresh fixture of each home.
-func ForEachHome(t *testing.T, root string, fn func(t *testing.T, f *Fixture)) {
+func ForEachHome(t *testing.T, fn func(t *testing.T, f *Fixture)) {
 	for _, h := range Homes {
-		t.Run(h.Name, func(t *testing.T) { fn(t, NewOn(t, root, h)) })
+		t.Run(h.Name, func(t *testing.T) { fn(t, NewOn(t, h)) })
 	}
 }
 
-// New builds a fixture on the embedded home; root is the repository root
-// relative to the test.
-func New(t *testing.T, root string) *Fixture { return NewOn(t, root, Homes[0]) }
+// New builds a fixture on the embedded home.
+func New(t *testing.T) *Fixture { return NewOn(t, Homes[0]) }
 
 func openEmbedded(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.Ports, []byte, []store.Scanner) {
 	local, err := app.OpenLocal(dir, "http://127.0.0.1:1", clk, log)
@@ -145,9 +143,8 @@ func openAWS(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.P
 	return a.Ports, []byte("signal tests' patient-token secret, 32+ bytes"), []store.Scanner{a.Store}
 }
 
-// NewOn builds a fixture on home; root is the repository root relative to
-// the test.
-func NewOn(t *testing.T, root string, home Home) *Fixture {
+// NewOn builds a fixture on home, loaded with the shared test seed.
+func NewOn(t *testing.T, home Home) *Fixture {
 	t.Helper()
 	dir := t.TempDir()
 	clk := clock.NewFake(Now0)
@@ -165,14 +162,7 @@ func NewOn(t *testing.T, root string, home Home) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(root, "testdata", "seed", "e2e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := seedtest.E2E(t)
 	if err := a.LoadSeed(context.Background(), seed); err != nil {
 		t.Fatal(err)
 	}
