@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
@@ -89,44 +90,71 @@ type SweepReport struct {
 // sweeps at once, change each exam once. Telling providers, patients and
 // clinics follows from the change feed (package dispatch).
 func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
-	var rep SweepReport
 	now := s.now()
+	states := s.Rules.States()
+	// One index query per state (51 of them): run a few at once, so that a
+	// sweep costs a few round trips to DynamoDB rather than 51 in a row. A
+	// state whose sweep fails does not stop the others.
+	reports := make([]SweepReport, len(states))
+	errs := make([]error, len(states))
+	slots := make(chan struct{}, sweepParallelism)
+	var wg sync.WaitGroup
+	for i, state := range states {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			reports[i], errs[i] = s.sweepState(ctx, state, now)
+		}()
+	}
+	wg.Wait()
+	var rep SweepReport
+	for _, r := range reports {
+		rep.Expired += r.Expired
+		rep.Escalated += r.Escalated
+	}
+	return rep, errors.Join(errs...)
+}
+
+// sweepParallelism is how many states' queues a sweep reads at once.
+const sweepParallelism = 8
+
+// sweepState expires or escalates the due exams of one state's queue.
+func (s *Service) sweepState(ctx context.Context, state string, now time.Time) (SweepReport, error) {
+	var rep SweepReport
 	var errs []error
-	for _, state := range s.Rules.States() {
-		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: 200}
-	pages:
-		for {
-			page, err := s.Store.Query(ctx, q)
+	q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: 200}
+	for {
+		page, err := s.Store.Query(ctx, q)
+		if err != nil {
+			return rep, fmt.Errorf("state %s: %w", state, err)
+		}
+		for _, it := range page.Items {
+			if it.GSI2SK > store.SortableTime(now)+"#~" {
+				return rep, errors.Join(errs...) // sorted by escalation time: the rest are not due
+			}
+			e, err := FromItem(it)
 			if err != nil {
 				return rep, err
 			}
-			for _, it := range page.Items {
-				if it.GSI2SK > store.SortableTime(now)+"#~" {
-					break pages // sorted by escalation time: the rest are not due
-				}
-				e, err := FromItem(it)
-				if err != nil {
-					return rep, err
-				}
-				changed, err := s.sweepOne(ctx, e, now)
-				switch {
-				case errors.Is(err, fault.ErrConflict):
-					// Claimed or changed meanwhile: the next sweep looks again.
-				case err != nil:
-					errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
-				case changed == Expired:
-					rep.Expired++
-				case changed == Queued:
-					rep.Escalated++
-				}
+			changed, err := s.sweepOne(ctx, e, now)
+			switch {
+			case errors.Is(err, fault.ErrConflict):
+				// Claimed or changed meanwhile: the next sweep looks again.
+			case err != nil:
+				errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
+			case changed == Expired:
+				rep.Expired++
+			case changed == Queued:
+				rep.Escalated++
 			}
-			if page.Cursor == "" {
-				break
-			}
-			q.Cursor = page.Cursor
 		}
+		if page.Cursor == "" {
+			return rep, errors.Join(errs...)
+		}
+		q.Cursor = page.Cursor
 	}
-	return rep, errors.Join(errs...)
 }
 
 // sweepOne expires or escalates e as of now, returning the status it
