@@ -147,7 +147,7 @@ func TestFunctionsCrossCompileForLambda(t *testing.T) {
 }
 
 // functionNeeds are the Needs each functions/<name>/main.go passes to
-// app.ForFunction: the literal as main.go spells it, and its value.
+// app.Build: the literal as main.go spells it, and its value.
 // TestEachFunctionHasItsNeeds holds main.go to the literal, and
 // template_test.go the template's grants to the value.
 var functionNeeds = map[string]struct {
@@ -166,7 +166,7 @@ var functionNeeds = map[string]struct {
 }
 
 // TestEachFunctionHasItsNeeds: every function builds its app with
-// app.ForFunction and its own Needs (functionNeeds), and serves only its
+// app.Build and its own Needs (functionNeeds), and serves only its
 // own routes.
 func TestEachFunctionHasItsNeeds(t *testing.T) {
 	for _, name := range functionNames(t) {
@@ -179,8 +179,8 @@ func TestEachFunctionHasItsNeeds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(src), "app.ForFunction(") || !strings.Contains(string(src), "os.Getenv, "+want.literal+")") {
-			t.Errorf("functions/%s/main.go does not build its app with app.ForFunction(ctx, os.Getenv, %s)", name, want.literal)
+		if !strings.Contains(string(src), "app.Build(") || !strings.Contains(string(src), "os.Getenv, "+want.literal+")") {
+			t.Errorf("functions/%s/main.go does not build its app with app.Build(ctx, os.Getenv, %s)", name, want.literal)
 		}
 		// app.Handler (httpapi.New) picks audiences at run time, so it would
 		// link every audience's handlers: a function serves its own

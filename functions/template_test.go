@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/signer/kmssigner"
+	"github.com/goodfaith/goodfaith/internal/webhook"
 	"github.com/goodfaith/goodfaith/widget"
 )
 
@@ -607,6 +609,9 @@ func TestTemplateWebhookJobsGoThroughSQS(t *testing.T) {
 	fnTimeout, _ := tp.functionProps(fns[0])["Timeout"].(int)
 	if fnTimeout == 0 || vis < 6*fnTimeout {
 		t.Errorf("VisibilityTimeout %d with a function timeout of %d; want at least six times it", vis, fnTimeout)
+	}
+	if time.Duration(vis)*time.Second != webhook.JobVisibilityTimeout {
+		t.Errorf("VisibilityTimeout %d; webhook.JobVisibilityTimeout (which RedriveGrace outlasts) says %s", vis, webhook.JobVisibilityTimeout)
 	}
 	if n, ok := get(qp, "RedrivePolicy", "maxReceiveCount").(int); !ok || n < 2 {
 		t.Errorf("RedrivePolicy %v; want a dead-letter queue after a few receives", qp["RedrivePolicy"])

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
+	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
 	if err != nil {
 		lambdaruntime.Fail("clinic", err)
 	}

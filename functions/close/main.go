@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{})
+	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("close", err)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, home, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{})
+	a, home, err := app.Build(context.Background(), os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("patient", err)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys})
+	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys})
 	if err != nil {
 		lambdaruntime.Fail("provider", err)
 	}

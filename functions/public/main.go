@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	a, _, err := app.ForFunction(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true})
+	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true})
 	if err != nil {
 		lambdaruntime.Fail("public", err)
 	}

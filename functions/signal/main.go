@@ -2,7 +2,7 @@
 // ($connect, $disconnect, $default): video-consult signaling
 // (internal/signal through internal/lambdaws), posting to connections
 // through the API Gateway Management API at SIGNAL_MANAGEMENT_ENDPOINT
-// (app.AWS.SignalConnections), on the AWS home that app.ForFunction
+// (app.AWS.SignalConnections), on the AWS home that app.Build
 // builds from the environment internal/app/env.go describes.
 package main
 
@@ -19,7 +19,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, home, err := app.ForFunction(ctx, os.Getenv, app.Needs{})
+	a, home, err := app.Build(ctx, os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("signal", err)
 	}

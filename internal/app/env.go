@@ -104,7 +104,9 @@ var requiredEnv = []string{
 }
 
 // Build builds the AWS home and the app on it from the environment, with
-// the parts n asks for. It reads every variable before it judges any, and
+// the parts n asks for: each functions/<name>/main.go passes its own Needs,
+// so every function reads and checks the same variables and reports the
+// same errors but builds and links only its parts. It reads every variable before it judges any, and
 // reports every missing or invalid one in a single error that names them,
 // never quoting a secret. It loads the SDK's configuration once, for every
 // client. With a KMS signing key and n.PSOKeys it reads the key's public

@@ -46,14 +46,6 @@ type PSOKeyReader func(ctx context.Context, cfg aws.Config, keyID string, retire
 // (awsnotify.Senders).
 type SenderFactory func(aws.Config, NotifyConfig) map[string]notify.Sender
 
-// ForFunction builds the app of one Lambda function from the environment,
-// with that function's Needs: every function reads and checks the same
-// variables and reports the same errors (Build), but builds and links only
-// its parts.
-func ForFunction(ctx context.Context, getenv func(string) string, n Needs) (*App, *AWS, error) {
-	return Build(ctx, getenv, n)
-}
-
 // errNoPSOKey is what a function without Needs.PSOKeys answers when asked
 // to sign: a PSO reached a function that template.yaml does not let sign.
 var errNoPSOKey = errors.New("app: this function does not sign PSOs (its Needs read no PSO key)")

@@ -12,11 +12,11 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signer/kmssigner/kmstest"
 )
 
-// TestForFunctionCallsKMSOnlyWhereNeeded: with a PSO_KMS_KEY_ID that KMS
+// TestBuildCallsKMSOnlyWhereNeeded: with a PSO_KMS_KEY_ID that KMS
 // does not have, the functions that read the key at start-up (provider,
 // public) fail naming the variable, and every other function starts —
 // so it made no KMS call — with a signer that refuses to sign.
-func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
+func TestBuildCallsKMSOnlyWhereNeeded(t *testing.T) {
 	srv := kmstest.Start(t)
 	good, retired := srv.CreateKey(t), srv.CreateKey(t)
 	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL)
@@ -27,7 +27,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	env[EnvPSOKMSKeyID] = "alias/none"
 	env[EnvPSOKMSRetiredKeyIDs] = kmstest.ARN(retired)
 	for name, n := range functionNeeds {
-		a, _, err := ForFunction(context.Background(), getenvOf(env), n)
+		a, _, err := Build(context.Background(), getenvOf(env), n)
 		if n.PSOKeys != nil {
 			if err == nil || !strings.Contains(err.Error(), EnvPSOKMSKeyID) {
 				t.Errorf("%s started with a KMS key that does not exist (%v); it must read the key at start-up", name, err)
@@ -46,7 +46,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	// With a key KMS has: the provider signs with it and reads no retired
 	// key; public's JWKS has both.
 	env[EnvPSOKMSKeyID] = kmstest.ARN(good)
-	prov, _, err := ForFunction(context.Background(), getenvOf(env), functionNeeds["provider"])
+	prov, _, err := Build(context.Background(), getenvOf(env), functionNeeds["provider"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 	if _, err := prov.Ports.Signer.Sign(context.Background(), make([]byte, 32)); err != nil || srv.Signs() != before+1 {
 		t.Errorf("provider does not sign through KMS: %v", err)
 	}
-	pub, _, err := ForFunction(context.Background(), getenvOf(env), functionNeeds["public"])
+	pub, _, err := Build(context.Background(), getenvOf(env), functionNeeds["public"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestForFunctionCallsKMSOnlyWhereNeeded(t *testing.T) {
 }
 
 // functionNeeds are the kinds of Needs the functions' main.go pass to
-// ForFunction (functions/functions_test.go holds each main.go to its own),
+// Build (functions/functions_test.go holds each main.go to its own),
 // by the functions that pass them.
 var functionNeeds = map[string]Needs{
 	"patient, webhooks, close, signal": {},
@@ -84,15 +84,15 @@ func fromEnv(ctx context.Context, getenv func(string) string) (*App, *AWS, error
 	return Build(ctx, getenv, everything)
 }
 
-// TestForFunctionSendsOnlyWhereNeeded: with SES and SNS configured, the
+// TestBuildSendsOnlyWhereNeeded: with SES and SNS configured, the
 // functions with Senders route email and SMS to them; the others keep
 // every message in the outbox (and link neither client).
-func TestForFunctionSendsOnlyWhereNeeded(t *testing.T) {
+func TestBuildSendsOnlyWhereNeeded(t *testing.T) {
 	env := validEnv(t)
 	env[EnvNotifyEmailFrom] = "Goodfaith <no-reply@goodfaith.example>"
 	env[EnvNotifySMSEnabled] = "true"
 	for name, n := range functionNeeds {
-		a, _, err := ForFunction(context.Background(), getenvOf(env), n)
+		a, _, err := Build(context.Background(), getenvOf(env), n)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -111,7 +111,7 @@ func TestForFunctionSendsOnlyWhereNeeded(t *testing.T) {
 // configuration; the endpoint's errors are SignalConnectionsFromEnv's.
 func TestAWSSignalConnections(t *testing.T) {
 	env := validEnv(t)
-	_, home, err := ForFunction(context.Background(), getenvOf(env), Needs{})
+	_, home, err := Build(context.Background(), getenvOf(env), Needs{})
 	if err != nil {
 		t.Fatal(err)
 	}
