@@ -268,9 +268,7 @@ func testReadinessExpiry(t *testing.T, e *env, clk *clock.Fake) {
 	}
 	before := e.snapshot()
 	r := e.must(422, e.do("POST", "/v1/exams", w, patientBody("TX", "neurotoxin")))
-	if r.errorCode(t) != "treatment_not_ready" || r.errorField(t) != "treatments[0]" || !strings.Contains(string(r.Body), "not attested") {
-		t.Fatalf("missing readiness: %s", r.Body)
-	}
+	assertPatientNotReady(t, r, "missing readiness")
 	e.assertUnchanged(before, "an exam refused for readiness")
 	// The filler attestation needs hyaluronidase and the occlusion protocol.
 	r = e.must(422, e.do("PUT", "/v1/director/clinics/clinic_c/readiness/dermal_filler", bearer(md), map[string]any{
@@ -301,9 +299,7 @@ func testReadinessExpiry(t *testing.T, e *env, clk *clock.Fake) {
 		t.Fatalf("offered after expiry: %v", got)
 	}
 	r = e.must(422, e.do("POST", "/v1/exams", w, patientBody("TX", "neurotoxin")))
-	if r.errorCode(t) != "treatment_not_ready" || !strings.Contains(string(r.Body), "expired on") {
-		t.Fatalf("expired readiness: %s", r.Body)
-	}
+	assertPatientNotReady(t, r, "expired readiness")
 	st := e.must(200, e.do("GET", "/v1/director/clinics/clinic_c/readiness", bearer(md), nil)).json(t)["readiness"].([]any)
 	if st[0].(map[string]any)["status"] != "expired" {
 		t.Fatalf("director's readiness: %v", st)
@@ -608,7 +604,7 @@ func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
 		// Four hours on, the attestation has expired.
 		clk.Advance(4 * time.Hour)
 		before := e.snapshot()
-		notReady(e.must(422, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil)), "expired on", "submit after expiry")
+		assertPatientNotReady(t, e.must(422, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil)), "submit after expiry")
 		notReady(e.must(422, e.do("POST", "/v1/provider/exams/"+queuedA+"/decision", ph, botoxApproval("Botox", "20 units"))), "expired on", "approval after expiry")
 		e.assertUnchanged(before, "a submit and an approval refused for lapsed readiness")
 		if st := e.must(200, e.do("GET", "/v1/provider/exams/"+queuedA, ph, nil)).json(t)["exam"].(map[string]any)["status"]; st != "claimed" {
@@ -619,6 +615,7 @@ func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
 		attest(12)
 		e.must(202, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil))
 		e.must(201, e.do("POST", "/v1/provider/exams/"+queuedA+"/decision", ph, botoxApproval("Botox", "20 units")))
+		draftD, tokD := e.readyDraftAt(pkC, false)
 
 		// Revoked: the approval is refused again, with the director's reason;
 		// deferring is still possible.
@@ -626,23 +623,49 @@ func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
 		e.must(404, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", other, map[string]any{"reason": "x"}))
 		e.must(422, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": " "}))
 		e.must(404, e.do("POST", "/v1/director/clinics/clinic_c/readiness/dermal_filler/revoke", md, map[string]any{"reason": "x"}))
-		e.must(200, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": "epinephrine used, kit restocking"}))
+		e.must(200, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": "epinephrine used on " + patientMarker + ", kit restocking"}))
 		e.must(409, e.do("POST", "/v1/director/clinics/clinic_c/readiness/neurotoxin/revoke", md, map[string]any{"reason": "again"}))
 		before = e.snapshot()
 		r := e.must(422, e.do("POST", "/v1/provider/exams/"+queuedC+"/decision", ph, botoxApproval("Botox", "20 units")))
 		notReady(r, "revoked", "approval after revocation")
-		if !strings.Contains(string(r.Body), "epinephrine used, kit restocking") {
+		if !strings.Contains(string(r.Body), "epinephrine used on "+patientMarker+", kit restocking") {
 			t.Fatalf("the reason is not given: %s", r.Body)
 		}
-		e.assertUnchanged(before, "an approval refused for revoked readiness")
+		// The patient, at submit and at a new exam, reads neither the
+		// director's reason nor the items to attest.
+		assertPatientNotReady(t, e.must(422, e.do("POST", "/v1/exams/"+draftD+"/submit", bearer(tokD), nil)), "submit after revocation")
+		assertPatientNotReady(t, e.must(422, e.do("POST", "/v1/exams", hdr{"X-Goodfaith-Key": pkC, "Origin": "https://clinic-c.example"}, patientBody("TX", "neurotoxin"))), "new exam after revocation")
+		e.assertUnchanged(before, "an approval, a submit and an exam refused for revoked readiness")
 		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedC+"/decision", ph, map[string]any{"outcome": "deferred", "reason": "clinic not ready for emergencies"}))
 		cfg := e.must(200, e.do("GET", "/v1/widget/config", hdr{"X-Goodfaith-Key": pkC, "Origin": "https://clinic-c.example"}, nil)).json(t)
 		if ts := cfg["treatments"].([]any); len(ts) != 0 {
 			t.Fatalf("offered after revocation: %v", ts)
 		}
 		ov := e.must(200, e.do("GET", "/v1/clinic/oversight", bearer(skC), nil)).json(t)["readiness"].([]any)
-		if nt := ov[0].(map[string]any); nt["treatment"] != "neurotoxin" || nt["status"] != "revoked" || !strings.Contains(nt["reason"].(string), "revoked") {
+		if nt := ov[0].(map[string]any); nt["treatment"] != "neurotoxin" || nt["status"] != "revoked" || !strings.Contains(nt["reason"].(string), "revoked") ||
+			!strings.Contains(nt["reason"].(string), patientMarker) || !strings.Contains(nt["reason"].(string), "Anaphylaxis kit") {
 			t.Fatalf("dashboard readiness: %v", nt)
 		}
 	})
+}
+
+// patientMarker stands for patient details a director might write in a
+// revoke reason; it must reach staff and never a patient.
+const patientMarker = "PATIENT-MARKER-7731"
+
+// assertPatientNotReady checks a patient's treatment_not_ready refusal:
+// the code, the field and the treatment, in a generic sentence without the
+// director's reason, the readiness status or the items to attest.
+func assertPatientNotReady(t *testing.T, r res, what string) {
+	t.Helper()
+	body := string(r.Body)
+	if r.errorCode(t) != "treatment_not_ready" || r.errorField(t) != "treatments[0]" ||
+		!strings.Contains(body, "This clinic cannot offer Neurotoxin (e.g. botulinum toxin) online right now.") || !strings.Contains(body, `"treatment":"neurotoxin"`) {
+		t.Fatalf("%s: %s", what, body)
+	}
+	for _, leak := range []string{patientMarker, "restocking", "Anaphylaxis", "anaphylaxis_kit", "escalation", "missing_items", "revoked", "expired", "attest"} {
+		if strings.Contains(strings.ToLower(body), strings.ToLower(leak)) {
+			t.Fatalf("%s: the patient's refusal names %q: %s", what, leak, body)
+		}
+	}
 }

@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, clinic directory.Clinic, in Create
 		}
 	}
 	if s.Oversight != nil {
-		if err := s.Oversight.CheckTreatments(ctx, clinic.ID, in.Treatments, now); err != nil {
+		if err := s.Oversight.CheckTreatments(ctx, clinic.ID, in.Treatments, now, PatientReader); err != nil {
 			return Exam{}, err
 		}
 	}
@@ -305,7 +305,7 @@ func (s *Service) Submit(ctx context.Context, examID string) (Exam, error) {
 	}
 	// Readiness too: an attestation may have expired or been revoked
 	// since the draft began.
-	if err := s.checkOversight(ctx, e, now); err != nil {
+	if err := s.checkOversight(ctx, e, now, PatientReader); err != nil {
 		return Exam{}, err
 	}
 	form := s.Questionnaires.FormFor(e.Treatments)
@@ -497,7 +497,7 @@ func (s *Service) Decide(ctx context.Context, providerID, examID string, in Deci
 		if !d.Attested {
 			return Exam{}, nil, fault.Invalid("attestation_required", "attestation.accepted", "approving requires the attestation")
 		}
-		if err := s.checkOversight(ctx, e, now); err != nil {
+		if err := s.checkOversight(ctx, e, now, StaffReader); err != nil {
 			return Exam{}, nil, err // readiness lapsed while the exam waited
 		}
 		if s.Oversight != nil {

@@ -118,12 +118,12 @@ func TestReadinessExpiryWithInjectedClock(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	// No attestation: the treatment is not offered and an exam is refused.
-	err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader)
 	if code(err) != "treatment_not_ready" || !strings.Contains(err.Error(), "not attested") {
 		t.Fatalf("missing attestation: %v", err)
 	}
 	// A clinic without a director is not blocked.
-	if err := f.svc.CheckTreatments(ctx, "clinic_none", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+	if err := f.svc.CheckTreatments(ctx, "clinic_none", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader); err != nil {
 		t.Fatalf("clinic without director: %v", err)
 	}
 	// Incomplete attestations are refused and write nothing.
@@ -142,7 +142,7 @@ func TestReadinessExpiryWithInjectedClock(t *testing.T) {
 	if want := time.Date(2027, 11, 1, 15, 0, 0, 0, time.UTC); !a.ExpiresAt.Equal(want) {
 		t.Fatalf("expires %v, want the default 12 months: %v", a.ExpiresAt, want)
 	}
-	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader); err != nil {
 		t.Fatalf("attested: %v", err)
 	}
 	offered, _ := f.svc.OfferedTreatments(ctx, "clinic_c", []string{"neurotoxin", "dermal_filler", "glp1"}, f.clk.Now())
@@ -151,11 +151,11 @@ func TestReadinessExpiryWithInjectedClock(t *testing.T) {
 	}
 	// A second before expiry it stands; at expiry it does not.
 	f.clk.Set(a.ExpiresAt.Add(-time.Second))
-	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader); err != nil {
 		t.Fatalf("before expiry: %v", err)
 	}
 	f.clk.Set(a.ExpiresAt)
-	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader)
 	if code(err) != "treatment_not_ready" || !strings.Contains(err.Error(), "expired on 2027-11-01") {
 		t.Fatalf("expired: %v", err)
 	}
@@ -299,11 +299,18 @@ func TestReadinessRevocationAndUncoveredItems(t *testing.T) {
 	if err != nil || a.Revoked == nil || a.Revoked.By != "md_c" {
 		t.Fatalf("revoke: %+v %v", a, err)
 	}
-	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader)
 	var fe *fault.Error
 	if !errors.As(err, &fe) || fe.Code != "treatment_not_ready" || !strings.Contains(fe.Message, "revoked") || !strings.Contains(fe.Message, "kit used") ||
 		fmt.Sprint(fe.Details["missing_items"]) != "[anaphylaxis_kit escalation_plan]" || fe.Details["treatment"] != "neurotoxin" {
 		t.Fatalf("after revocation: %#v", err)
+	}
+	// A patient reads neither the director's free-text reason nor the
+	// clinic's readiness items: only that the treatment is not offered now.
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.PatientReader)
+	if !errors.As(err, &fe) || fe.Code != "treatment_not_ready" || fe.Field != "treatments[0]" || fe.Details["treatment"] != "neurotoxin" ||
+		fe.Message != "This clinic cannot offer "+f.svc.Rules.CategoryName("neurotoxin")+" online right now." || fe.Details["missing_items"] != nil || fe.Details["readiness"] != nil {
+		t.Fatalf("patient's refusal after revocation: %#v", err)
 	}
 	if _, err := f.svc.RevokeAttestation(ctx, f.md, "clinic_c", "neurotoxin", RevokeInput{Reason: "again"}); code(err) != "attestation_not_in_force" {
 		t.Fatalf("second revocation: %v", err)
@@ -313,13 +320,13 @@ func TestReadinessRevocationAndUncoveredItems(t *testing.T) {
 	if _, err := f.svc.Attest(ctx, f.md, "clinic_c", "neurotoxin", in); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now()); err != nil {
+	if err := f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader); err != nil {
 		t.Fatalf("attested again: %v", err)
 	}
 	// When the requirements grow, an attestation that does not cover the new
 	// item no longer suffices, and the item is named.
 	f.svc.Readiness.Treatments["neurotoxin"] = append(f.svc.Readiness.Treatments["neurotoxin"], "vascular_occlusion_protocol")
-	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now())
+	err = f.svc.CheckTreatments(ctx, "clinic_c", []string{"neurotoxin"}, f.clk.Now(), exam.StaffReader)
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "does not cover: Written vascular-occlusion protocol") || fmt.Sprint(fe.Details["missing_items"]) != "[vascular_occlusion_protocol]" {
 		t.Fatalf("uncovered item: %v", err)
 	}

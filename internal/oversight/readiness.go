@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
@@ -317,14 +318,20 @@ func nonNil[T any](xs []T) []T {
 
 // CheckTreatments implements exam.Oversight: an exam may not start, be
 // submitted or be approved for a treatment whose readiness is missing,
-// expired or revoked.
-func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) error {
+// expired or revoked. Staff read the reason and the items to attest; a
+// patient reads only that the treatment is not offered online now, since
+// the director's revoke reason is free text that may name a patient.
+func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time, reader exam.Reader) error {
 	rs, err := s.ReadinessOf(ctx, clinicID, now)
 	if err != nil {
 		return err
 	}
 	for i, t := range treatments {
 		for _, r := range rs {
+			if r.Treatment == t && !r.Offered && reader == exam.PatientReader {
+				return &fault.Error{Kind: fault.ErrInvalid, Code: "treatment_not_ready", Field: fmt.Sprintf("treatments[%d]", i),
+					Message: "This clinic cannot offer " + s.Rules.CategoryName(t) + " online right now.", Details: map[string]any{"treatment": t}}
+			}
 			if r.Treatment == t && !r.Offered {
 				return &fault.Error{Kind: fault.ErrInvalid, Code: "treatment_not_ready", Field: fmt.Sprintf("treatments[%d]", i),
 					Message: r.Reason, Details: map[string]any{"readiness": r.Status, "treatment": t, "missing_items": r.MissingItems}}
