@@ -57,7 +57,7 @@ func (m *Memory) Send(_ context.Context, body string, delay time.Duration) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.seq++
-	at := m.now().Add(time.Duration(DelaySeconds(delay)) * time.Second)
+	at := m.now().Add(CeilSecond(delay))
 	m.messages = append(m.messages, &memMessage{id: "mem-" + strconv.Itoa(m.seq), body: body, visibleAt: at})
 	if delay == 0 && m.ready != nil {
 		select {

@@ -77,8 +77,13 @@ func CheckReceive(max int, visibility time.Duration) error {
 	return nil
 }
 
-// DelaySeconds rounds a delay up to whole seconds, as SQS counts it: a
-// message is never received before its delay.
-func DelaySeconds(d time.Duration) int {
-	return int((d + time.Second - 1) / time.Second)
+// CeilSecond rounds a duration up to whole seconds, the granularity of a
+// queue's delays (SQS DelaySeconds): a message is never received before
+// its delay, and a retry computed with it is never due before its job
+// arrives. The one rounding of delays; callers use it rather than their own.
+func CeilSecond(d time.Duration) time.Duration {
+	if rem := d % time.Second; rem > 0 {
+		d += time.Second - rem
+	}
+	return d
 }

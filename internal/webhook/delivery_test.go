@@ -149,7 +149,7 @@ func TestReceiverFailingNTimesGetsTheEventOnScheduleSigned(t *testing.T) {
 		d := r.only(t, "clinic_a", webhook.Pending)
 		// Jitter 0.5 puts the retry at ¾ of the nominal delay, in whole
 		// seconds (rounded up).
-		want := r.clk.Now().Add(ceilSecond(webhook.DefaultBackoff.Nominal(i) * 3 / 4))
+		want := r.clk.Now().Add(queue.CeilSecond(webhook.DefaultBackoff.Nominal(i) * 3 / 4))
 		if !d.NextAttemptAt.Equal(want) || d.Attempts != i || d.Log[i-1].Status != 503 {
 			t.Fatalf("after failure %d: next %s (want %s), attempts %d, log %+v", i, d.NextAttemptAt, want, d.Attempts, d.Log)
 		}
@@ -204,7 +204,7 @@ func TestReceiverFailingForeverIsDeadLetteredAfterADayAndReplayed(t *testing.T) 
 	at := start
 	for n := 1; ; n++ {
 		wantTimes = append(wantTimes, at)
-		at = at.Add(ceilSecond(webhook.DefaultBackoff.Nominal(n) * 3 / 4))
+		at = at.Add(queue.CeilSecond(webhook.DefaultBackoff.Nominal(n) * 3 / 4))
 		if at.After(start.Add(24 * time.Hour)) {
 			break
 		}
@@ -364,13 +364,6 @@ func TestDuplicateJobsOnConcurrentWorkersSendEachEventOnce(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
-
-func ceilSecond(d time.Duration) time.Duration {
-	if rem := d % time.Second; rem != 0 {
-		d += time.Second - rem
-	}
-	return d
-}
 
 // A retry due in more than queue.MaxDelay is carried by jobs sent again for
 // the rest of the wait, and goes out when due, not before and not later.

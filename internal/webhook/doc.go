@@ -42,8 +42,14 @@
 //     minute (the webhooks function's schedule in AWS, Worker.Run's timer
 //     and start-up on one machine), sends a job for every pending delivery
 //     overdue by more than RedriveGrace according to the store's index of
-//     due deliveries. A job that was only late becomes a duplicate, which the
-//     lease makes harmless.
+//     due deliveries, and marks the record (job_sent_at) so that it sends
+//     the next one only after another RedriveGrace. The grace outlasts the
+//     queue's visibility timeout (JobVisibilityTimeout, held to
+//     template.yaml) plus an attempt's lease, so Redrive does not race a
+//     failed job coming back by itself. A job that was only late becomes a
+//     duplicate, which the lease makes harmless. This is also why a failed
+//     send after the record is written (a replay's, say) is logged, not
+//     returned: the call did its work and Redrive sends the job.
 //   - Crashed attempts. While an attempt holds the lease, the record's next
 //     attempt time is the lease's end; a job arriving meanwhile is sent again
 //     for then, and at the lease's end the next job (or Redrive) takes the
@@ -70,7 +76,13 @@
 //  4. Reject the request when t is more than 5 minutes from your clock, so
 //     a captured request cannot be replayed later.
 //  5. Answer 2xx quickly (within 10 seconds); anything else is retried.
-//     De-duplicate on the event id: a delivery may arrive more than once.
+//  6. De-duplicate on the event id (the Goodfaith-Event-Id header, the
+//     body's "id"): the same event may arrive more than once, even after
+//     you answered 2xx. Delivery is at least once: if your answer came back
+//     but recording the attempt failed on our side, or your answer was lost
+//     on the way, the event is sent again with the same id (and a higher
+//     Goodfaith-Delivery-Attempt). Process an id once and answer 2xx to its
+//     repeats.
 //
 // In Go, Verify does steps 2–4.
 package webhook

@@ -146,9 +146,18 @@ func (w *Worker) HandleBatch(ctx context.Context, msgs []queue.Message) []Result
 	return results
 }
 
-// RedriveGrace is how overdue a pending delivery must be before Redrive
-// queues it again: longer than a job normally takes to arrive and run.
-const RedriveGrace = 2 * time.Minute
+// JobVisibilityTimeout is how long a received job stays invisible in AWS:
+// the WebhookDeliveryQueue's VisibilityTimeout in template.yaml, which
+// functions/template_test.go holds to this constant. A job whose handling
+// failed comes back by itself after it.
+const JobVisibilityTimeout = 180 * time.Second
+
+// RedriveGrace is how overdue a pending delivery must be (and how long
+// after Redrive last sent its job) before Redrive sends a job again: longer
+// than a failed job takes to come back by itself (JobVisibilityTimeout)
+// plus an attempt's lease with the default timeout, so Redrive does not
+// race the queue's own retry.
+const RedriveGrace = JobVisibilityTimeout + defaultAttemptTimeout + leaseMargin
 
 // Redrive queues a job for every pending delivery overdue by more than
 // grace, as the store's index shows them: deliveries whose job was lost
@@ -159,7 +168,8 @@ const RedriveGrace = 2 * time.Minute
 func (w *Worker) Redrive(ctx context.Context, grace time.Duration) (int, error) {
 	w.init()
 	n := 0
-	cut := w.Queue.Clock.Now().UTC().Add(-grace)
+	now := w.Queue.Clock.Now().UTC()
+	cut := now.Add(-grace)
 	cursor := ""
 	for {
 		page, err := w.Queue.Store.Query(ctx, store.Query{Index: store.ByGSI2, PK: queuePK, Limit: w.Batch, Cursor: cursor})
@@ -184,7 +194,22 @@ func (w *Worker) Redrive(ctx context.Context, grace time.Duration) (int, error) 
 			if d.Status != Pending || d.NextAttemptAt.After(cut) {
 				continue // the index lagged
 			}
-			if err := w.Queue.schedule(ctx, d); err != nil {
+			if d.JobSentAt != nil && d.JobSentAt.After(cut) {
+				continue // its job was sent within the grace: still on its way
+			}
+			// Marked first: a mark without a job only waits one more grace;
+			// a job without a mark would be joined by another each run.
+			sent := now
+			marked := d
+			marked.JobSentAt = &sent
+			err = w.Queue.Store.Put(ctx, marked.item(d.version+1), store.IfVersion(d.version))
+			if errors.Is(err, store.ErrConditionFailed) {
+				continue // an attempt or a replay moved it meanwhile
+			}
+			if err != nil {
+				return n, err
+			}
+			if err := w.Queue.schedule(ctx, marked); err != nil {
 				return n, err
 			}
 			n++

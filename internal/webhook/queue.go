@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -47,8 +48,13 @@ type Delivery struct {
 	LeaseUntil    *time.Time `json:"lease_until,omitempty"`
 	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
 	DeadAt        *time.Time `json:"dead_at,omitempty"`
-	Replays       int        `json:"replays"`
-	Log           []Attempt  `json:"log"`
+	// JobSentAt is when Redrive last sent a job for this delivery overdue:
+	// Redrive leaves it alone for another RedriveGrace, so a job stuck in a
+	// backlog (or failed and invisible) is not joined by one more each run.
+	// Other sends are due at NextAttemptAt and need no mark.
+	JobSentAt *time.Time `json:"job_sent_at,omitempty"`
+	Replays   int        `json:"replays"`
+	Log       []Attempt  `json:"log"`
 
 	version int64
 }
@@ -96,6 +102,24 @@ type Queue struct {
 	// Jobs carries "attempt delivery X" to the worker: SQS in AWS, the
 	// in-process queue on one machine.
 	Jobs queue.Sender
+	// Log tells of jobs not sent after their record was written (Redrive
+	// sends them later); nil: discarded.
+	Log *slog.Logger
+}
+
+// scheduleRecorded sends the job of a delivery whose record is already
+// written. The record is the source of truth and Redrive sends a job for
+// it once overdue, so a failed send is logged (ids only, no PHI) rather
+// than failing a call that did its work: a retrying client would find the
+// delivery no longer dead and get a conflict.
+func (q Queue) scheduleRecorded(ctx context.Context, d Delivery) {
+	if err := q.schedule(ctx, d); err != nil {
+		log := q.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		log.WarnContext(ctx, "webhook job not sent; Redrive will send it", "event", d.EventID, "clinic", d.ClinicID, "error", err.Error())
+	}
 }
 
 // Enqueue queues an event's delivery once: a second Enqueue of the same
@@ -179,7 +203,9 @@ func (q Queue) List(ctx context.Context, clinicID, status, cursor string, limit 
 }
 
 // Replay puts a dead delivery back in the queue, due now, with a fresh day
-// of retries. Replaying one that is not dead is a conflict.
+// of retries. Replaying one that is not dead is a conflict. Only a store
+// error fails it: once the record is pending, a job that cannot be sent is
+// left to Redrive (see scheduleRecorded).
 func (q Queue) Replay(ctx context.Context, clinicID, eventID string) (Delivery, error) {
 	d, err := q.Get(ctx, clinicID, eventID)
 	if err != nil {
@@ -190,7 +216,7 @@ func (q Queue) Replay(ctx context.Context, clinicID, eventID string) (Delivery, 
 	}
 	now := q.Clock.Now().UTC()
 	next := d
-	next.Status, next.WindowStart, next.NextAttemptAt, next.Attempts, next.DeadAt, next.LeaseUntil = Pending, now, now, 0, nil, nil
+	next.Status, next.WindowStart, next.NextAttemptAt, next.Attempts, next.DeadAt, next.LeaseUntil, next.JobSentAt = Pending, now, now, 0, nil, nil, nil
 	next.Replays++
 	err = q.Store.Put(ctx, next.item(d.version+1), store.IfVersion(d.version))
 	if errors.Is(err, store.ErrConditionFailed) {
@@ -200,14 +226,12 @@ func (q Queue) Replay(ctx context.Context, clinicID, eventID string) (Delivery, 
 		return Delivery{}, err
 	}
 	next.version = d.version + 1
-	if err := q.schedule(ctx, next); err != nil {
-		// Recorded but not queued: Redrive queues it once overdue.
-		return next, err
-	}
+	q.scheduleRecorded(ctx, next)
 	return next, nil
 }
 
-// ReplayDead replays every dead delivery of the clinic and returns how many.
+// ReplayDead replays every dead delivery of the clinic and returns how many;
+// like Replay, only a store error stops it.
 func (q Queue) ReplayDead(ctx context.Context, clinicID string) (int, error) {
 	n := 0
 	cursor := ""

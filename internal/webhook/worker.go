@@ -50,11 +50,7 @@ func (b Backoff) Nominal(n int) time.Duration {
 // (SQS DelaySeconds), so a job is never received before its attempt is due.
 func (b Backoff) Delay(n int, r float64) time.Duration {
 	d := b.Nominal(n)
-	j := d/2 + time.Duration(r*float64(d/2))
-	if rem := j % time.Second; rem != 0 {
-		j += time.Second - rem
-	}
-	return j
+	return queue.CeilSecond(d/2 + time.Duration(r*float64(d/2)))
 }
 
 // Headers of a delivery besides the signature.
@@ -72,7 +68,7 @@ type Worker struct {
 	// Client sends the requests; nil: NewClient(Endpoints.AllowLoopback).
 	Client  *http.Client
 	Backoff Backoff       // zero: DefaultBackoff
-	Timeout time.Duration // per attempt, real time; default 10s
+	Timeout time.Duration // per attempt, real time; default defaultAttemptTimeout
 	// Concurrency bounds the deliveries in flight, so one slow receiver
 	// holds one slot, not the queue (default 8); Batch is the page size of
 	// Redrive's scan (default 100).
@@ -94,7 +90,7 @@ func (w *Worker) init() {
 			w.Backoff = DefaultBackoff
 		}
 		if w.Timeout == 0 {
-			w.Timeout = 10 * time.Second
+			w.Timeout = defaultAttemptTimeout
 		}
 		if w.Concurrency == 0 {
 			w.Concurrency = 8
@@ -141,9 +137,17 @@ func NewClient(allowLoopback bool) *http.Client {
 	}
 }
 
+// defaultAttemptTimeout is an attempt's timeout unless Worker.Timeout says
+// otherwise; leaseMargin is the time a lease allows beyond it to record the
+// attempt.
+const (
+	defaultAttemptTimeout = 10 * time.Second
+	leaseMargin           = time.Minute
+)
+
 // lease is how long an attempt holds its delivery (and a received job stays
 // invisible): the attempt's timeout and a margin to record it.
-func (w *Worker) lease() time.Duration { return w.Timeout + time.Minute }
+func (w *Worker) lease() time.Duration { return w.Timeout + leaseMargin }
 
 // RedriveInterval is how often Run re-drives overdue deliveries.
 const RedriveInterval = time.Minute
@@ -187,7 +191,7 @@ func (w *Worker) attempt(ctx context.Context, d Delivery, now time.Time) (bool, 
 	// jobs harmless: only one of them gets past it.
 	leased := d
 	until := now.Add(w.lease())
-	leased.NextAttemptAt, leased.LeaseUntil = until, &until
+	leased.NextAttemptAt, leased.LeaseUntil, leased.JobSentAt = until, &until, nil
 	if err := w.Queue.Store.Put(ctx, leased.item(d.version+1), store.IfVersion(d.version)); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			return false, nil // another job took it
@@ -215,7 +219,9 @@ func (w *Worker) attempt(ctx context.Context, d Delivery, now time.Time) (bool, 
 		done.NextAttemptAt = next
 	}
 	// A fresh context: the attempt happened, and losing its record would
-	// only send it again after the lease.
+	// only send it again after the lease. That repeat (the receiver may
+	// already have the event) is why receivers de-duplicate on the event
+	// id: step 6 of doc.go's recipe.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := w.Queue.Store.Put(rctx, done.item(leased.version+1), store.IfVersion(leased.version)); err != nil {

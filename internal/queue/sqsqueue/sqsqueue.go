@@ -51,7 +51,7 @@ func (q *Queue) Send(ctx context.Context, body string, delay time.Duration) erro
 	if err := queue.CheckSend(body, delay); err != nil {
 		return err
 	}
-	form := url.Values{"Action": {"SendMessage"}, "MessageBody": {body}, "DelaySeconds": {strconv.Itoa(queue.DelaySeconds(delay))}}
+	form := url.Values{"Action": {"SendMessage"}, "MessageBody": {body}, "DelaySeconds": {strconv.Itoa(int(queue.CeilSecond(delay) / time.Second))}}
 	var out struct {
 		MessageID string `xml:"SendMessageResult>MessageId"`
 	}
