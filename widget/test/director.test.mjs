@@ -76,6 +76,9 @@ test("an expired readiness attestation: the widget leaves the treatment out, exa
   const refused = await call(env, "POST", "/v1/exams", { patient: { first_name: "A", last_name: "B", dob: "1990-01-01", email: "a@example.com", state: "TX" }, treatments: ["neurotoxin"] }, { "X-Goodfaith-Key": "pk_test_coast" });
   assert.equal(refused.status, 422, refused.text);
   assert.equal(refused.json.error.code, "treatment_not_ready");
+  // The patient reads a generic sentence; the reason and the items are staff's.
+  assert.match(refused.json.error.message, /^This clinic cannot offer Neurotoxin.* online right now\.$/);
+  assert.doesNotMatch(refused.text, /Anaphylaxis|anaphylaxis_kit|expired|attest/);
 
   const { p, errors } = await page("clinic_coast");
   await p.click("#tab-oversight");
@@ -167,7 +170,10 @@ test("the director attests readiness again, a chart is reviewed and completion u
   assert.equal(await p.locator(`${row} details p`).innerText(), "Assess, consent, inject.");
   assert.match(await p.locator(row).innerText(), /None signed/);
   await noViolations(p, "protocols");
-  // Signing needs the typed name and the adoption.
+  // Signing needs the typed name and the adoption. The refusal is an
+  // answer, so the next attempt carries a new Idempotency-Key.
+  const signKeys = [];
+  p.on("request", (q) => { if (q.url().endsWith("/versions/1/sign")) signKeys.push(q.headers()["idempotency-key"]); });
   await p.click(`${row} button`);
   await p.waitForSelector("#sign-result .error");
   assert.match(await p.locator("#sign-result").innerText(), /accepted/);
@@ -175,6 +181,8 @@ test("the director attests readiness again, a chart is reviewed and completion u
   await p.check("#sign-accept");
   await p.click(`${row} button`);
   await p.waitForSelector("text=Neurotoxin protocol version 1 signed; it is in force from now.");
+  assert.equal(signKeys.length, 2);
+  assert.ok(signKeys[0] && signKeys[1] && signKeys[0] !== signKeys[1], `a refused sign retires its key: ${signKeys}`);
   assert.match(await p.locator(row).innerText(), /Signed by Morgan Hale/);
   assert.match(await p.locator(row).innerText(), /Version 1: Glabellar lines/);
 
@@ -182,8 +190,26 @@ test("the director attests readiness again, a chart is reviewed and completion u
   await p.click("#tab-readiness");
   await p.waitForSelector("#attest-form");
   await p.fill("#rk-reason", "epinephrine used; kit restocking");
+  // The first revoke reaches the server but its answer is lost; the retry
+  // carries the same Idempotency-Key, so the server answers the first
+  // revocation again instead of refusing a second one.
+  const revokeKeys = [];
+  await p.route("**/readiness/neurotoxin/revoke", async (route) => {
+    revokeKeys.push(route.request().headers()["idempotency-key"]);
+    if (revokeKeys.length === 1) {
+      await route.fetch();
+      await route.abort("connectionreset");
+    } else {
+      await route.continue();
+    }
+  });
+  await p.click('#readiness-table tr[data-treatment="neurotoxin"] button');
+  await p.waitForSelector("#attest-result .error");
   await p.click('#readiness-table tr[data-treatment="neurotoxin"] button');
   await p.waitForSelector("text=Neurotoxin: readiness revoked; the widget no longer offers it.");
+  await p.unroute("**/readiness/neurotoxin/revoke");
+  assert.equal(revokeKeys.length, 2);
+  assert.ok(revokeKeys[0] && revokeKeys[0] === revokeKeys[1], `a retry after a lost answer reuses the key: ${revokeKeys}`);
   assert.equal(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .status').innerText(), "Revoked");
   assert.match(await p.locator('#readiness-table tr[data-treatment="neurotoxin"] .reason').innerText(), /epinephrine used; kit restocking/);
   const cfg = await call(env, "GET", "/v1/widget/config", undefined, { "X-Goodfaith-Key": "pk_test_coast" });

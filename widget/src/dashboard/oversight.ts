@@ -276,13 +276,17 @@ export async function directorProtocols(view: HTMLElement, api: API, clinic: str
           : "No protocol written")))),
     ));
   };
+  const signKeys = attemptKeys();
   const sign = async (treatment: string, version: number) => {
+    const target = treatment + "/" + version;
     try {
       await api.json("POST", `${base}/protocols/${encodeURIComponent(treatment)}/versions/${version}/sign`,
-        { accepted: signAccept.checked, name: signName.value }, { "Idempotency-Key": idemKey() });
+        { accepted: signAccept.checked, name: signName.value }, { "Idempotency-Key": signKeys.key(target) });
+      signKeys.answered(target);
       await load();
       out.replaceChildren(h("p", null, tname(treatment) + " protocol version " + version + " signed; it is in force from now."));
     } catch (x) {
+      if (x instanceof APIError) signKeys.answered(target);
       out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
   };
@@ -438,13 +442,16 @@ export async function directorReadiness(view: HTMLElement, api: API, clinic: str
     });
     formBox.replaceChildren(h("h2", null, "Attest readiness"), h("p", { class: "muted text" }, r.basis), form);
   };
+  const revokeKeys = attemptKeys();
   const revoke = async (treatment: string) => {
     const reason = (document.getElementById("rk-reason") as HTMLInputElement).value.trim();
     try {
-      await api.json("POST", `${base}/readiness/${encodeURIComponent(treatment)}/revoke`, { reason }, { "Idempotency-Key": idemKey() });
+      await api.json("POST", `${base}/readiness/${encodeURIComponent(treatment)}/revoke`, { reason }, { "Idempotency-Key": revokeKeys.key(treatment) });
+      revokeKeys.answered(treatment);
       await load();
       out.replaceChildren(h("p", null, tname(treatment) + ": readiness revoked; the widget no longer offers it."));
     } catch (x) {
+      if (x instanceof APIError) revokeKeys.answered(treatment);
       out.replaceChildren(h("p", { class: "error", role: "alert" }, failure(x)));
     }
   };
@@ -499,4 +506,23 @@ export async function directorAdverseEvents(view: HTMLElement, api: API, clinic:
   const path = "/v1/director/clinics/" + encodeURIComponent(clinic) + "/adverse-events";
   const evs = (await api.json("GET", path)).items;
   view.append(h("h1", null, "Adverse events"), exportButtons(api, path, "adverse-events-" + clinic), adverseTable(evs));
+}
+
+// attemptKeys hands out one Idempotency-Key per target (a protocol version
+// to sign, a treatment to revoke) until the server answers: a double click,
+// or a retry after an answer lost on the network, reuses the key, so the
+// action happens once. An answer (success or refusal) retires the key,
+// since the server keeps it for that exact request.
+function attemptKeys() {
+  const keys = new Map<string, string>();
+  return {
+    key(target: string): string {
+      let k = keys.get(target);
+      if (!k) keys.set(target, (k = idemKey()));
+      return k;
+    },
+    answered(target: string): void {
+      keys.delete(target);
+    },
+  };
 }
