@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -149,7 +150,7 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	printBanner(base, dataDir, seed, dev)
+	printBanner(os.Stdout, base, dataDir, seed, dev)
 
 	select {
 	case err := <-errc:
@@ -164,32 +165,38 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	return nil
 }
 
-func printBanner(base, dataDir string, seed directory.Seed, dev bool) {
-	fmt.Printf("Goodfaith is running on the embedded store (data in %s)\n\n", dataDir)
-	fmt.Printf("  API               %s/v1/\n", base)
-	fmt.Printf("  PSO signing keys  %s/.well-known/jwks.json\n", base)
-	fmt.Printf("  PSO verification  POST %s/v1/psos/verify\n", base)
-	fmt.Printf("  video signaling   ws%s%s?token=…\n", strings.TrimPrefix(base, "http"), localws.Path)
+// printBanner tells w where everything runs: with no flags, the demo clinic
+// page, the provider console and the clinic dashboard among it (API.md).
+func printBanner(w io.Writer, base, dataDir string, seed directory.Seed, dev bool) {
+	fmt.Fprintf(w, "Goodfaith is running on the embedded store (data in %s)\n\n", dataDir)
+	fmt.Fprintf(w, "  API               %s/v1/\n", base)
+	fmt.Fprintf(w, "  PSO signing keys  %s/.well-known/jwks.json\n", base)
+	fmt.Fprintf(w, "  PSO verification  POST %s/v1/psos/verify\n", base)
+	fmt.Fprintf(w, "  video signaling   ws%s%s?token=…\n", strings.TrimPrefix(base, "http"), localws.Path)
 	for _, c := range seed.Clinics {
-		fmt.Printf("  clinic %-10s publishable key %s, secret key %s\n", c.ID, c.PublishableKey, c.SecretKey)
+		fmt.Fprintf(w, "  clinic %-10s publishable key %s, secret key %s\n", c.ID, c.PublishableKey, c.SecretKey)
 	}
-	fmt.Println()
+	fmt.Fprintln(w)
 	if dev {
-		fmt.Printf("  provider tokens   curl -s -XPOST %s/dev/token -d '{\"provider_id\":\"prov_tx_md\"}'\n", base)
+		fmt.Fprintf(w, "  provider tokens   curl -s -XPOST %s/dev/token -d '{\"provider_id\":\"prov_tx_md\"}'\n", base)
 	} else {
-		fmt.Println("  restart with -dev to mint provider tokens for the demo providers")
+		fmt.Fprintln(w, "  restart with -dev to mint provider tokens for the demo providers")
 	}
-	fmt.Printf("  try it            curl -s %s/v1/widget/config -H 'X-Goodfaith-Key: %s'\n", base, firstKey(seed))
+	fmt.Fprintf(w, "  try it            curl -s %s/v1/widget/config -H 'X-Goodfaith-Key: %s'\n", base, firstKey(seed))
 	if len(seed.Clinics) > 0 {
-		fmt.Printf("  demo clinic page  %s%s  (the patient widget, embedded cross-origin)\n", strings.Replace(base, "127.0.0.1", "localhost", 1), widget.DemoPrefix)
+		fmt.Fprintf(w, "  demo clinic page  %s%s  (the patient widget, embedded cross-origin)\n", strings.Replace(base, "127.0.0.1", "localhost", 1), widget.DemoPrefix)
 	}
+	// Both pages are always served; without -dev there is no local identity
+	// provider, so providers cannot sign in and clinics sign in with their
+	// secret key.
 	if dev {
-		fmt.Printf("  provider console  %s%s\n", base, widget.ConsolePrefix)
-		fmt.Printf("  clinic dashboard  %s%s\n", base, widget.DashboardPrefix)
+		fmt.Fprintf(w, "  provider console  %s%s\n", base, widget.ConsolePrefix)
+		fmt.Fprintf(w, "  clinic dashboard  %s%s\n", base, widget.DashboardPrefix)
 	} else {
-		fmt.Println("  restart with -dev to sign in to the provider console and clinic dashboard locally")
+		fmt.Fprintf(w, "  provider console  %s%s  (provider sign-in needs -dev: the local identity provider)\n", base, widget.ConsolePrefix)
+		fmt.Fprintf(w, "  clinic dashboard  %s%s  (sign in with a clinic's secret key; -dev adds clinic-admin and director sign-in)\n", base, widget.DashboardPrefix)
 	}
-	fmt.Printf("  widget script     <script src=\"%s%sgoodfaith.js\" data-key=\"%s\" async></script>\n", base, widget.Prefix, firstKey(seed))
+	fmt.Fprintf(w, "  widget script     <script src=\"%s%sgoodfaith.js\" data-key=\"%s\" async></script>\n", base, widget.Prefix, firstKey(seed))
 }
 
 func firstKey(s directory.Seed) string {
