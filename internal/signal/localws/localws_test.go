@@ -36,8 +36,12 @@ func open(t *testing.T) (*localws.Endpoint, *websocket.Conn) {
 	}
 	t.Cleanup(func() { ws.CloseNow() })
 	ws.SetReadLimit(1 << 20)
-	for ep.Hub.Len() == 0 { // registered just after the upgrade
-		time.Sleep(time.Millisecond)
+	// The connection is registered just after the upgrade; a hub that never
+	// registers it fails the test instead of hanging it.
+	for deadline := time.Now().Add(5 * time.Second); ep.Hub.Len() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub did not register the connection within 5 s")
+		}
 	}
 	return ep, ws
 }
