@@ -33,7 +33,6 @@ type Integrations struct {
 	// Jobs is the queue of webhook delivery jobs (Ports.Jobs, else an
 	// in-process queue) that RunIntegrations consumes.
 	Jobs queue.Queue
-	wake chan struct{}
 }
 
 // wireIntegrations builds the integrations and hands the HTTP layer its
@@ -50,23 +49,21 @@ func (a *App) wireIntegrations() error {
 	if jobs == nil {
 		jobs = &queue.Memory{Clock: s.Clock}
 	}
-	deliveries := webhook.Queue{Store: p.Store, Clock: s.Clock, Jobs: jobs}
-	wake := make(chan struct{}, 1)
+	deliveries := webhook.Queue{Store: p.Store, Clock: s.Clock, Jobs: jobs, Log: s.Log}
 	in := &Integrations{
 		Ledger:       ledger,
 		Meter:        billing.Meter{Ledger: ledger, Clinics: a.Directory},
 		MonthlyClose: billing.MonthlyClose{Ledger: ledger, Clinics: a.Directory},
 		Endpoints:    endpoints,
 		Queue:        deliveries,
-		Events:       webhook.Events{Queue: deliveries, Endpoints: endpoints, Wake: wake},
+		Events:       webhook.Events{Queue: deliveries, Endpoints: endpoints},
 		Worker:       &webhook.Worker{Queue: deliveries, Endpoints: endpoints, Log: s.Log},
 		Invites: &invite.Service{Exams: a.Exams, Tokens: inviteTokens, Notifier: p.Notifier, Store: p.Store, Clock: s.Clock,
 			LinkBase: s.PublicOrigin + "/widget/"},
 		Jobs: jobs,
-		wake: wake,
 	}
 	a.Integrations = in
-	a.Deps.Integrations = httpapi.Integrations{Billing: ledger, Webhooks: endpoints, Deliveries: deliveries, Invites: in.Invites, WebhookWake: wake}
+	a.Deps.Integrations = httpapi.Integrations{Billing: ledger, Webhooks: endpoints, Deliveries: deliveries, Invites: in.Invites}
 	return nil
 }
 
@@ -79,7 +76,7 @@ func (a *App) integrationConsumers() []Consumer {
 }
 
 // RunIntegrations runs, until ctx ends, the webhook worker polling the
-// job queue (woken as soon as jobs are queued in process, else every
+// job queue (woken as soon as the in-process queue has a job ready, else every
 // WebhookPollInterval; it re-drives what the store holds overdue at once,
 // so a restart loses no delivery) and the
 // monthly close (every CloseInterval; it closes only what is due and is
@@ -98,7 +95,7 @@ func (a *App) RunIntegrations(ctx context.Context) {
 	if m, ok := in.Jobs.(*queue.Memory); ok {
 		ready = m.Ready()
 	}
-	go in.Worker.Run(ctx, in.Jobs, ready, WebhookPollInterval, in.wake)
+	go in.Worker.Run(ctx, in.Jobs, ready, WebhookPollInterval)
 	go func() {
 		t := time.NewTicker(CloseInterval)
 		defer t.Stop()

@@ -15,9 +15,6 @@ type Integrations struct {
 	Webhooks   webhook.Endpoints
 	Deliveries webhook.Queue
 	Invites    *invite.Service
-	// WebhookWake, if set, tells an in-process webhook worker that a replay
-	// queued work.
-	WebhookWake chan<- struct{}
 }
 
 // integrationRoutes mount the clinic's billing, webhook and invite routes.

@@ -95,7 +95,6 @@ func (a *api) replayDelivery(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	a.wakeWebhooks()
 	return reply{status: http.StatusAccepted, body: map[string]any{"delivery": deliveryOf(d)}}, nil
 }
 
@@ -104,17 +103,5 @@ func (a *api) replayDeadLetters(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	a.wakeWebhooks()
 	return reply{status: http.StatusAccepted, body: map[string]any{"replayed": n}}, nil
-}
-
-// wakeWebhooks tells an in-process worker there is work, without waiting.
-func (a *api) wakeWebhooks() {
-	if a.WebhookWake == nil {
-		return
-	}
-	select {
-	case a.WebhookWake <- struct{}{}:
-	default:
-	}
 }

@@ -99,14 +99,10 @@ func EventsFor(old *exam.Exam, e exam.Exam) []Event {
 type Events struct {
 	Queue     Queue
 	Endpoints Endpoints
-	// Wake, if set, is told (without blocking) that deliveries were queued,
-	// so an in-process worker starts at once.
-	Wake chan<- struct{}
 }
 
 // Handle is a store.ChangeHandler; a redelivered change queues nothing new.
 func (ev Events) Handle(ctx context.Context, changes []store.Change) error {
-	queued := false
 	for _, ch := range changes {
 		if !exam.IsExamItem(ch.New) {
 			continue
@@ -136,13 +132,6 @@ func (ev Events) Handle(ctx context.Context, changes []store.Change) error {
 			if err := ev.Queue.Enqueue(ctx, event); err != nil {
 				return err
 			}
-			queued = true
-		}
-	}
-	if queued && ev.Wake != nil {
-		select {
-		case ev.Wake <- struct{}{}:
-		default:
 		}
 	}
 	return nil

@@ -154,9 +154,10 @@ const RedriveInterval = time.Minute
 
 // Run is the consumer of one machine, until ctx ends: it re-drives what is
 // overdue (at once, so a restart loses nothing the store holds, then every
-// RedriveInterval) and drains the jobs visible on rx when woken, when rx
-// says jobs are ready (queue.Memory.Ready), else every interval.
-func (w *Worker) Run(ctx context.Context, rx queue.Receiver, ready <-chan struct{}, interval time.Duration, wake <-chan struct{}) {
+// RedriveInterval) and drains the jobs visible on rx when rx says jobs are
+// ready (queue.Memory.Ready: every enqueue and replay sends an undelayed
+// job), else every interval.
+func (w *Worker) Run(ctx context.Context, rx queue.Receiver, ready <-chan struct{}, interval time.Duration) {
 	w.init()
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -176,7 +177,6 @@ func (w *Worker) Run(ctx context.Context, rx queue.Receiver, ready <-chan struct
 			return
 		case <-t.C:
 		case <-ready:
-		case <-wake:
 		}
 	}
 }
