@@ -589,6 +589,7 @@ func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
 		clk.Set(realNow)
 		queuedA, queuedC := e.queuedAt(pkC, false), e.queuedAt(pkC, false)
 		draftB, tokB := e.readyDraftAt(pkC, false)
+		draftD, tokD := e.readyDraftAt(pkC, false) // submitted after the revocation
 		ph := bearer(e.providerToken("prov_tx_md"))
 		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedA+"/claim", ph, nil))
 		e.must(200, e.do("POST", "/v1/provider/exams/"+queuedC+"/claim", ph, nil))
@@ -615,7 +616,6 @@ func TestDirectorReadinessLapseStopsSubmitAndApproval(t *testing.T) {
 		attest(12)
 		e.must(202, e.do("POST", "/v1/exams/"+draftB+"/submit", bearer(tokB), nil))
 		e.must(201, e.do("POST", "/v1/provider/exams/"+queuedA+"/decision", ph, botoxApproval("Botox", "20 units")))
-		draftD, tokD := e.readyDraftAt(pkC, false)
 
 		// Revoked: the approval is refused again, with the director's reason;
 		// deferring is still possible.
