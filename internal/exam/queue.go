@@ -40,6 +40,18 @@ func (s *Service) Queue(ctx context.Context, providerID string) ([]QueueItem, er
 	return s.QueueFirst(ctx, providerID, 0)
 }
 
+// queuePageSize is how many queued exams one store query reads when a poll
+// wants limit items: a few times limit, since some queued exams are not
+// eligible for this provider (and QueueFirst pages on until it has limit
+// or the state's queue ends), but never the whole page for a short poll.
+// Without a limit every page is as large as the store allows.
+func queuePageSize(limit int) int {
+	if limit <= 0 {
+		return store.MaxQueryLimit
+	}
+	return min(max(4*limit, 25), store.MaxQueryLimit)
+}
+
 // QueueFirst is the first limit items of Queue (all of them when limit ≤
 // 0). Each state's queue is read in its order and no further than limit
 // eligible exams, so a poll costs the head of the queue, not its length:
@@ -63,7 +75,7 @@ func (s *Service) QueueFirst(ctx context.Context, providerID string, limit int) 
 			continue
 		}
 		seen[l.State] = true
-		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(l.State), Limit: store.MaxQueryLimit}
+		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(l.State), Limit: queuePageSize(limit)}
 		inState := 0
 	state:
 		for {

@@ -386,6 +386,78 @@ func checkQueue(h *queueHarness, providerID string, want ...string) error {
 	return nil
 }
 
+// queueReads records the pages QueueFirst asks of each state's queue.
+type queueReads struct {
+	store.Store
+	limits map[string][]int // queue index key → each page's Limit
+}
+
+func (r *queueReads) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	if q.Index == store.ByGSI2 {
+		r.limits[q.PK] = append(r.limits[q.PK], q.Limit)
+	}
+	return r.Store.Query(ctx, q)
+}
+
+// TestQueueFirstPagesNearTheLimit: a poll for N items reads each state's
+// queue in pages of min(max(4N, 25), 1000), not 1000 at once, and pages on
+// past exams the provider may not take until it has N or the queue ends;
+// across two states the oldest N come first. Without a limit the pages are
+// as large as the store allows.
+func TestQueueFirstPagesNearTheLimit(t *testing.T) {
+	onBothStores(t, func(h *queueHarness) {
+		t := h.t
+		// 30 filler exams tx_fl_np may not take fill the head of Texas.
+		for range 30 {
+			h.queued("TX", "async", "dermal_filler")
+			h.clk.Advance(time.Second)
+		}
+		txTox := h.queued("TX", "async", "neurotoxin")
+		h.clk.Advance(time.Second)
+		flTox := h.queued("FL", "async", "neurotoxin")
+		h.clk.Advance(time.Second)
+		txTox2 := h.queued("TX", "async", "neurotoxin")
+		reads := &queueReads{Store: h.svc.Store, limits: map[string][]int{}}
+		h.svc.Store = reads
+		for _, c := range []struct {
+			limit, page int
+			want        []string
+		}{
+			{1, 25, []string{txTox.ID}},
+			{2, 25, []string{txTox.ID, flTox.ID}},
+			{3, 25, []string{txTox.ID, flTox.ID, txTox2.ID}},
+			{10, 40, []string{txTox.ID, flTox.ID, txTox2.ID}},
+			{0, store.MaxQueryLimit, []string{txTox.ID, flTox.ID, txTox2.ID}},
+		} {
+			clear(reads.limits)
+			items, err := h.svc.QueueFirst(t.Context(), "tx_fl_np", c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range items {
+				got = append(got, it.ExamID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("limit %d: %v, want %v", c.limit, got, c.want)
+			}
+			tx := reads.limits[QueueIndexPK("TX")]
+			if len(tx) == 0 || len(reads.limits[QueueIndexPK("FL")]) == 0 {
+				t.Fatalf("limit %d: pages read %v", c.limit, reads.limits)
+			}
+			for _, l := range tx {
+				if l != c.page {
+					t.Errorf("limit %d: Texas read in pages of %v, want %d each", c.limit, tx, c.page)
+					break
+				}
+			}
+			if c.page == 25 && len(tx) < 2 {
+				t.Errorf("limit %d: Texas read in %d page(s) of 25; the first eligible exam is the 31st", c.limit, len(tx))
+			}
+		}
+	})
+}
+
 // A sweep reads every state's queue (several at once) and adds up what it
 // changed in each: nothing due is left behind in any state.
 func TestSweepCoversEveryStatesQueue(t *testing.T) {

@@ -29,9 +29,13 @@ func (a *api) providerRoutes(mux *http.ServeMux) {
 func (a *api) queue(c *call) (reply, error) {
 	limit := 0
 	if v := c.r.URL.Query().Get("limit"); v != "" {
+		msg := fmt.Sprintf("limit must be a whole number from 1 to %d", store.MaxQueryLimit)
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxQueryLimit {
-			return reply{}, fault.Invalid("invalid_limit", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", store.MaxQueryLimit))
+		if err != nil { // a wrong type is 400 (API.md); a number out of range 422
+			return reply{}, fault.Malformed("invalid_limit", "limit", msg)
+		}
+		if n < 1 || n > store.MaxQueryLimit {
+			return reply{}, fault.Invalid("invalid_limit", "limit", msg)
 		}
 		limit = n
 	}
