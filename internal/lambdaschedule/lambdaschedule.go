@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -95,20 +96,27 @@ func Connections(sweep func(context.Context) (int, error)) Job {
 	}
 }
 
-// Jobs runs jobs one after the other as one job: every one runs even if
-// an earlier one failed (they are independent sweeps), their counts are
-// merged, and their errors joined.
+// Jobs runs independent jobs at once as one job: every one runs even if
+// another fails, their counts are merged, and their errors joined. At once,
+// because a scheduled function's run (and its cold start) should last as
+// long as its slowest sweep, not as long as all of them together.
 func Jobs(jobs ...Job) Job {
 	return func(ctx context.Context) (map[string]int, error) {
+		results := make([]map[string]int, len(jobs))
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = j(ctx)
+			}()
+		}
+		wg.Wait()
 		counts := map[string]int{}
-		var errs []error
-		for _, j := range jobs {
-			c, err := j(ctx)
+		for _, c := range results {
 			for k, v := range c {
 				counts[k] += v
-			}
-			if err != nil {
-				errs = append(errs, err)
 			}
 		}
 		return counts, errors.Join(errs...)

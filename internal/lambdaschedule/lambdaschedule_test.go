@@ -162,12 +162,12 @@ func (failingSender) Send(context.Context, string, time.Duration) error {
 // errors; Connections reports what the connections sweep dropped.
 func TestJobsRunsEveryJob(t *testing.T) {
 	boom := errors.New("store unavailable")
-	ran := 0
-	failing := func(context.Context) (map[string]int, error) { ran++; return map[string]int{"expired": 1}, boom }
-	conns := lambdaschedule.Connections(func(context.Context) (int, error) { ran++; return 3, nil })
+	var ran atomic.Int32
+	failing := func(context.Context) (map[string]int, error) { ran.Add(1); return map[string]int{"expired": 1}, boom }
+	conns := lambdaschedule.Connections(func(context.Context) (int, error) { ran.Add(1); return 3, nil })
 	counts, err := lambdaschedule.Jobs(failing, conns)(context.Background())
-	if ran != 2 {
-		t.Fatalf("%d of 2 jobs ran", ran)
+	if n := ran.Load(); n != 2 {
+		t.Fatalf("%d of 2 jobs ran", n)
 	}
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the failing job's", err)
@@ -177,5 +177,28 @@ func TestJobsRunsEveryJob(t *testing.T) {
 	}
 	if _, err := lambdaschedule.Jobs(conns)(context.Background()); err != nil {
 		t.Fatalf("no job failed: %v", err)
+	}
+}
+
+// Jobs runs its jobs at once: each of these two waits until the other has
+// started, which one-after-the-other could never satisfy.
+func TestJobsRunAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := make(chan struct{}), make(chan struct{})
+	waitFor := func(mine, other chan struct{}) lambdaschedule.Job {
+		return func(ctx context.Context) (map[string]int, error) {
+			close(mine)
+			select {
+			case <-other:
+				return map[string]int{"met": 1}, nil
+			case <-ctx.Done():
+				return nil, errors.New("the other job never started")
+			}
+		}
+	}
+	counts, err := lambdaschedule.Jobs(waitFor(a, b), waitFor(b, a))(ctx)
+	if err != nil || counts["met"] != 2 {
+		t.Fatalf("counts %v, err %v", counts, err)
 	}
 }
