@@ -4,25 +4,13 @@
 // through playwright-core with a fresh profile.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { AXE, CHROMIUM } from "./harness.mjs";
+import { AXE, CHROMIUM, apiCall, freePort } from "./harness.mjs";
 
 const repo = new URL("../../", import.meta.url).pathname;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 // startConsoles starts a server; opts.dataDir reuses a data folder (kept
 // on stop when given), opts.args adds flags (e.g. -dev-clock-offset).
@@ -66,21 +54,8 @@ export async function startConsoles(opts = {}) {
   };
 }
 
-export async function call(env, method, path, body, headers = {}) {
-  const res = await fetch(env.api + path, {
-    method,
-    headers: { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text, headers: res.headers };
-}
+// call calls the API from Node, as harness.mjs's apiCall does.
+export const call = apiCall;
 
 export async function providerAuth(env, id) {
   const r = await call(env, "POST", "/dev/token", { provider_id: id });

@@ -14,7 +14,8 @@ export const CHROMIUM = process.env.GOODFAITH_CHROMIUM || "/usr/bin/chromium";
 export const AXE = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 export const KEY = "pk_test_widget";
 
-function freePort() {
+// freePort resolves to a TCP port free on 127.0.0.1 right now.
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -161,7 +162,7 @@ export async function apiCall(env, method, path, body, headers = {}) {
   } catch {
     /* not JSON */
   }
-  return { status: res.status, json, text };
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 // widgetFrame waits for the widget's iframe in a host page and returns it.
