@@ -9,9 +9,9 @@ import (
 // EnvDashboardClientID is the Cognito app client id of the clinic
 // dashboard (optional). When set, clinic routes also accept clinic-admin ID
 // tokens from the providers' user pool (same issuer and JWKS) whose aud is
-// this client and which carry goodfaith:clinic_id (set by the pool's
-// pre-token-generation trigger from the user's custom:clinic_id), beside
-// the clinic's sk_ key. The console and dashboard pages read their own
+// this client, from members of the clinic-admins group, for the clinic in
+// their custom:clinic_id (auth.ClinicAdminVerifier), beside the clinic's
+// sk_ key. The console and dashboard pages read their own
 // issuer and client ids from their config.json (see README).
 const EnvDashboardClientID = "DASHBOARD_CLIENT_ID"
 
