@@ -1,0 +1,63 @@
+package parallel
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Each calls job(ctx, i) for every i in [0, n), at most limit at once
+// (limit < 1 counts as 1), and waits for all the calls it started. It
+// returns their errors joined in index order. One job's failure does not
+// stop the others; a cancelled ctx stops jobs not yet started, and its
+// error is reported once. Jobs that write results do so into their own
+// index of a slice the caller made, so they need no lock.
+func Each(ctx context.Context, n, limit int, job func(ctx context.Context, i int) error) error {
+	if n == 1 { // nothing to overlap: spare the goroutine
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return job(ctx, 0)
+	}
+	limit = max(limit, 1)
+	errs := make([]error, n)
+	var stopped error // ctx's error, when it ended before every job started
+	slots := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		if !acquire(ctx, slots) {
+			stopped = ctx.Err()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			errs[i] = job(ctx, i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(append(errs, stopped)...)
+}
+
+// Do runs every job at once and waits for all of them; it returns their
+// errors joined in the order of jobs.
+func Do(ctx context.Context, jobs ...func(ctx context.Context) error) error {
+	return Each(ctx, len(jobs), len(jobs), func(ctx context.Context, i int) error { return jobs[i](ctx) })
+}
+
+// acquire takes a slot, unless ctx ends first. ctx is checked again once
+// the slot is taken: when a slot frees and ctx ends at the same moment,
+// select may pick either, and a cancelled ctx must not start another job.
+func acquire(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if ctx.Err() != nil {
+		<-slots
+		return false
+	}
+	return true
+}
