@@ -1,5 +1,5 @@
 // Package store is the storage port: one single-table key-value model with
-// conditional writes, transactions, two secondary indexes and a change feed.
+// conditional writes, transactions, three secondary indexes and a change feed.
 //
 // Every adapter (DynamoDB in AWS, bbolt on one machine) gives the same
 // semantics, held by the conformance suite in package storetest. Domain code

@@ -26,6 +26,11 @@ type Item struct {
 	// GSI2 lists items by work queue (e.g. queued exams per US state).
 	GSI2PK string
 	GSI2SK string
+	// GSI3 lists items by due time across partitions a GSI2 query would
+	// read one by one (e.g. every queued exam with a pending SLA step, by
+	// the time of that step, so that one sweep reads one partition).
+	GSI3PK string
+	GSI3SK string
 
 	// Version is chosen by the writer: a new item has version 1 and every
 	// update writes old+1 under IfVersion(old), which makes each write an
@@ -103,6 +108,8 @@ const (
 	ByGSI1
 	// ByGSI2 queries items by GSI2PK, ordered by GSI2SK.
 	ByGSI2
+	// ByGSI3 queries items by GSI3PK, ordered by GSI3SK.
+	ByGSI3
 )
 
 // Query selects items sharing one partition key of an index, ordered by

@@ -32,6 +32,7 @@ var (
 	bucketItems       = []byte("items")
 	bucketGSI1        = []byte("gsi1")
 	bucketGSI2        = []byte("gsi2")
+	bucketGSI3        = []byte("gsi3")
 	bucketExpiry      = []byte("expiry")
 	bucketChanges     = []byte("changes")
 	bucketCheckpoints = []byte("checkpoints")
@@ -148,7 +149,10 @@ func initialize(tx *bolt.Tx) error {
 	case string(v) != formatVersion:
 		return fmt.Errorf("file format %q, this build reads %q", v, formatVersion)
 	}
-	for _, name := range [][]byte{bucketItems, bucketGSI1, bucketGSI2, bucketExpiry, bucketChanges, bucketCheckpoints} {
+	// A file from before GSI3 gets its empty gsi3 bucket here: none of its
+	// items has GSI3 keys (their records are version 1), so the empty
+	// index is already right.
+	for _, name := range [][]byte{bucketItems, bucketGSI1, bucketGSI2, bucketGSI3, bucketExpiry, bucketChanges, bucketCheckpoints} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -326,6 +330,7 @@ func checkItem(it store.Item) ([]byte, error) {
 	for _, ix := range []struct{ name, pk, sk string }{
 		{"GSI1", it.GSI1PK, it.GSI1SK},
 		{"GSI2", it.GSI2PK, it.GSI2SK},
+		{"GSI3", it.GSI3PK, it.GSI3SK},
 	} {
 		// DynamoDB refuses an empty string as an index key; an index
 		// partition key without its sort key is a mistake either way.
@@ -406,10 +411,10 @@ type loaded struct {
 // writer makes the writes of one transaction, keeping the indexes and the
 // change log in step with the items.
 type writer struct {
-	items, gsi1, gsi2, expiry, changes *bolt.Bucket
-	checkpoints                        *bolt.Bucket // feed.go
-	now                                time.Time
-	added                              bool
+	items, gsi1, gsi2, gsi3, expiry, changes *bolt.Bucket
+	checkpoints                              *bolt.Bucket // feed.go
+	now                                      time.Time
+	added                                    bool
 }
 
 func newWriter(tx *bolt.Tx, now time.Time) *writer {
@@ -417,6 +422,7 @@ func newWriter(tx *bolt.Tx, now time.Time) *writer {
 		items:       tx.Bucket(bucketItems),
 		gsi1:        tx.Bucket(bucketGSI1),
 		gsi2:        tx.Bucket(bucketGSI2),
+		gsi3:        tx.Bucket(bucketGSI3),
 		expiry:      tx.Bucket(bucketExpiry),
 		changes:     tx.Bucket(bucketChanges),
 		checkpoints: tx.Bucket(bucketCheckpoints),
@@ -487,6 +493,11 @@ func (w *writer) index(it store.Item) error {
 			return err
 		}
 	}
+	if it.GSI3PK != "" {
+		if err := w.gsi3.Put(indexKey(it.GSI3PK, it.GSI3SK, k), ik); err != nil {
+			return err
+		}
+	}
 	if !it.ExpiresAt.IsZero() {
 		if err := w.expiry.Put(expiryKey(it.ExpiresAt, k), nil); err != nil {
 			return err
@@ -504,6 +515,11 @@ func (w *writer) unindex(it store.Item) error {
 	}
 	if it.GSI2PK != "" {
 		if err := w.gsi2.Delete(indexKey(it.GSI2PK, it.GSI2SK, k)); err != nil {
+			return err
+		}
+	}
+	if it.GSI3PK != "" {
+		if err := w.gsi3.Delete(indexKey(it.GSI3PK, it.GSI3SK, k)); err != nil {
 			return err
 		}
 	}

@@ -294,7 +294,7 @@ func TestReopenKeepsItemsIndexesAndCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	first := store.Item{PK: "keep", SK: "1", GSI1PK: "g", GSI1SK: "1", GSI2PK: "q", GSI2SK: "1", Version: 1, ExpiresAt: t0, Data: []byte{0, 1, 2}}
+	first := store.Item{PK: "keep", SK: "1", GSI1PK: "g", GSI1SK: "1", GSI2PK: "q", GSI2SK: "1", GSI3PK: "d", GSI3SK: "1", Version: 1, ExpiresAt: t0, Data: []byte{0, 1, 2}}
 	put(t, s, first)
 	consumeUntil(t, s, "durable", func(c []store.Change) bool { return len(c) >= 1 })
 	if err := s.Close(); err != nil {
@@ -310,11 +310,11 @@ func TestReopenKeepsItemsIndexesAndCheckpoints(t *testing.T) {
 	}
 	defer s.Close()
 	got, err := s.Get(ctx, first.Key())
-	if err != nil || got.GSI2SK != "1" || !got.ExpiresAt.Equal(t0) || !bytes.Equal(got.Data, first.Data) {
+	if err != nil || got.GSI2SK != "1" || got.GSI3SK != "1" || !got.ExpiresAt.Equal(t0) || !bytes.Equal(got.Data, first.Data) {
 		t.Fatalf("after reopening: Get = %+v, %v", got, err)
 	}
-	for _, ix := range []store.Index{store.ByGSI1, store.ByGSI2} {
-		page, err := s.Query(ctx, store.Query{Index: ix, PK: map[store.Index]string{store.ByGSI1: "g", store.ByGSI2: "q"}[ix]})
+	for _, ix := range []store.Index{store.ByGSI1, store.ByGSI2, store.ByGSI3} {
+		page, err := s.Query(ctx, store.Query{Index: ix, PK: map[store.Index]string{store.ByGSI1: "g", store.ByGSI2: "q", store.ByGSI3: "d"}[ix]})
 		if err != nil || len(page.Items) != 1 {
 			t.Fatalf("index %d after reopening: %+v, %v", ix, page, err)
 		}
@@ -338,6 +338,50 @@ func TestOpenRefusesLockedFile(t *testing.T) {
 	defer s.Close()
 	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second Open of a held file: %v; want an 'in use' error", err)
+	}
+}
+
+// A file written before GSI3 has no gsi3 bucket and only version 1
+// records. Open adds the bucket; its items read as they were, rewriting one
+// unchanged adds no change, and new items join GSI3.
+func TestOpenAddsGSI3ToAnOlderFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := Open(path, WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := store.Item{PK: "old", SK: "1", GSI2PK: "q", GSI2SK: "1", Version: 1, Data: []byte("v1")}
+	put(t, s, old)
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketGSI3) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(path, WithSweepInterval(0))
+	if err != nil {
+		t.Fatalf("reopening a file without gsi3: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if got, err := s.Get(ctx, old.Key()); err != nil || got.GSI2SK != "1" || got.GSI3PK != "" || string(got.Data) != "v1" {
+		t.Fatalf("Get of the older item = %+v, %v", got, err)
+	}
+	changes := len(feedLog(t, s))
+	put(t, s, old)
+	if n := len(feedLog(t, s)); n != changes {
+		t.Fatalf("rewriting an unchanged version 1 item added %d changes", n-changes)
+	}
+	due := old
+	due.GSI3PK, due.GSI3SK, due.Version = "d", "1", 2
+	put(t, s, due)
+	page, err := s.Query(ctx, store.Query{Index: store.ByGSI3, PK: "d"})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Version != 2 {
+		t.Fatalf("GSI3 after the item joined it: %+v, %v", page, err)
 	}
 }
 
@@ -415,6 +459,27 @@ func TestRecordFormatIsStable(t *testing.T) {
 		t.Fatalf("decodeItem = %+v, %v", decoded, err)
 	}
 
+	// An item with GSI3 keys is a version 2 record: version 1's fields,
+	// then GSI3PK and GSI3SK.
+	withGSI3 := store.Item{PK: "p", SK: "s", GSI3PK: "SLA", GSI3SK: "t", Version: 1}
+	wantV2 := []byte{
+		0x02,      // record version
+		0x01, 'p', // PK
+		0x01, 's', // SK
+		0x00, 0x00, 0x00, 0x00, // GSI1PK, GSI1SK, GSI2PK, GSI2SK
+		0x03, 'S', 'L', 'A', // GSI3PK
+		0x01, 't', // GSI3SK
+		0x02, // Version 1, zig-zag varint
+		0x00, // flags: no expiry
+		0x00, // Data
+	}
+	if got := encodeItem(withGSI3); !bytes.Equal(got, wantV2) {
+		t.Fatalf("encodeItem with GSI3 = % x\nwant                  % x", got, wantV2)
+	}
+	if decoded, err := decodeItem(wantV2); err != nil || decoded.GSI3PK != "SLA" || decoded.GSI3SK != "t" || decoded.GSI2PK != "" || decoded.Version != 1 {
+		t.Fatalf("decodeItem of version 2 = %+v, %v", decoded, err)
+	}
+
 	at := time.Unix(1700000000, 123456789)
 	wantChange := append([]byte{
 		0x01,                                                 // record version
@@ -438,18 +503,21 @@ func TestRecordFormatIsStable(t *testing.T) {
 
 func TestDecodeRejectsDamagedRecords(t *testing.T) {
 	rec := encodeItem(store.Item{PK: "p", SK: "s", Version: 1, Data: []byte("data")})
-	for i := range len(rec) {
-		if _, err := decodeItem(rec[:i]); err == nil {
-			t.Errorf("decodeItem accepted a record cut to %d of %d bytes", i, len(rec))
+	recV2 := encodeItem(store.Item{PK: "p", SK: "s", GSI3PK: "due", GSI3SK: "1", Version: 1, Data: []byte("data")})
+	for _, r := range [][]byte{rec, recV2} {
+		for i := range len(r) {
+			if _, err := decodeItem(r[:i]); err == nil {
+				t.Errorf("decodeItem accepted a version %d record cut to %d of %d bytes", r[0], i, len(r))
+			}
+		}
+		if _, err := decodeItem(append(slices.Clone(r), 0)); err == nil {
+			t.Errorf("decodeItem accepted trailing bytes after a version %d record", r[0])
 		}
 	}
-	if _, err := decodeItem(append(slices.Clone(rec), 0)); err == nil {
-		t.Error("decodeItem accepted trailing bytes")
-	}
 	bad := slices.Clone(rec)
-	bad[0] = 2
+	bad[0] = 3
 	if _, err := decodeItem(bad); err == nil {
-		t.Error("decodeItem accepted record version 2")
+		t.Error("decodeItem accepted record version 3")
 	}
 	ch := encodeChange(t0, nil, rec)
 	for i := range len(ch) {
@@ -589,6 +657,8 @@ func TestRejectsWhatDynamoDBRejects(t *testing.T) {
 	bad := map[string]store.Item{
 		"GSI1PK without GSI1SK": {PK: "p", SK: "s", GSI1PK: "g"},
 		"GSI2PK without GSI2SK": {PK: "p", SK: "s", GSI2PK: "g"},
+		"GSI3PK without GSI3SK": {PK: "p", SK: "s", GSI3PK: "g"},
+		"long GSI3SK":           {PK: "p", SK: "s", GSI3PK: "g", GSI3SK: strings.Repeat("s", maxSortKeyBytes+1)},
 		"long PK":               {PK: strings.Repeat("p", maxPartitionKeyBytes+1), SK: "s"},
 		"long SK":               {PK: "p", SK: strings.Repeat("s", maxSortKeyBytes+1)},
 		"long GSI1SK":           {PK: "p", SK: "s", GSI1PK: "g", GSI1SK: strings.Repeat("s", maxSortKeyBytes+1)},

@@ -15,7 +15,12 @@ import (
 // written by older builds must stay readable.
 
 const (
+	// itemRecordV1 has the keys of GSI1 and GSI2; itemRecordV2 adds GSI3's.
+	// An item without GSI3 keys is still written as version 1, so that
+	// rewriting an item as it was leaves its record (and the change feed)
+	// as they were in files from before GSI3.
 	itemRecordV1   = 1
+	itemRecordV2   = 2
 	changeRecordV1 = 1
 
 	hasExpiry = 1 << 0
@@ -122,12 +127,19 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// encodeItem writes an item record, version 1. ExpiresAt keeps whole
-// seconds, as DynamoDB's TTL attribute does.
+// encodeItem writes an item record: version 2 if the item has GSI3 keys,
+// version 1 otherwise. ExpiresAt keeps whole seconds, as DynamoDB's TTL
+// attribute does.
 func encodeItem(it store.Item) []byte {
-	b := make([]byte, 0, 32+len(it.PK)+len(it.SK)+len(it.GSI1PK)+len(it.GSI1SK)+len(it.GSI2PK)+len(it.GSI2SK)+len(it.Data))
-	b = append(b, itemRecordV1)
-	for _, s := range []string{it.PK, it.SK, it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK} {
+	b := make([]byte, 0, 32+len(it.PK)+len(it.SK)+len(it.GSI1PK)+len(it.GSI1SK)+len(it.GSI2PK)+len(it.GSI2SK)+len(it.GSI3PK)+len(it.GSI3SK)+len(it.Data))
+	keys := []string{it.PK, it.SK, it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK}
+	if it.GSI3PK == "" && it.GSI3SK == "" {
+		b = append(b, itemRecordV1)
+	} else {
+		b = append(b, itemRecordV2)
+		keys = append(keys, it.GSI3PK, it.GSI3SK)
+	}
+	for _, s := range keys {
 		b = appendString(b, s)
 	}
 	b = binary.AppendVarint(b, it.Version)
@@ -202,13 +214,17 @@ func (r *reader) string() string { return string(r.bytes()) }
 // from bbolt point into the memory map, valid only during the transaction.
 func decodeItem(b []byte) (store.Item, error) {
 	r := reader{b: b}
-	if v := r.byte(); r.err == nil && v != itemRecordV1 {
-		return store.Item{}, fmt.Errorf("boltstore: item record version %d, this build reads %d", v, itemRecordV1)
+	v := r.byte()
+	if r.err == nil && v != itemRecordV1 && v != itemRecordV2 {
+		return store.Item{}, fmt.Errorf("boltstore: item record version %d, this build reads %d and %d", v, itemRecordV1, itemRecordV2)
 	}
 	var it store.Item
 	it.PK, it.SK = r.string(), r.string()
 	it.GSI1PK, it.GSI1SK = r.string(), r.string()
 	it.GSI2PK, it.GSI2SK = r.string(), r.string()
+	if v == itemRecordV2 {
+		it.GSI3PK, it.GSI3SK = r.string(), r.string()
+	}
 	it.Version = r.varint()
 	switch r.byte() {
 	case 0:

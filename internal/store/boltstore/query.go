@@ -85,6 +85,8 @@ func indexBucket(ix store.Index) ([]byte, error) {
 		return bucketGSI1, nil
 	case store.ByGSI2:
 		return bucketGSI2, nil
+	case store.ByGSI3:
+		return bucketGSI3, nil
 	}
 	return nil, fmt.Errorf("boltstore: unknown index %d", ix)
 }

@@ -22,12 +22,15 @@ const (
 	attrGSI1SK  = "gsi1sk"
 	attrGSI2PK  = "gsi2pk"
 	attrGSI2SK  = "gsi2sk"
+	attrGSI3PK  = "gsi3pk"
+	attrGSI3SK  = "gsi3sk"
 	attrVersion = "v"
 	attrTTL     = "ttl"
 	attrData    = "data"
 
 	gsi1Name = "gsi1"
 	gsi2Name = "gsi2"
+	gsi3Name = "gsi3"
 )
 
 // checkpointPrefix starts the partition key of the feed's checkpoint items.
@@ -66,6 +69,9 @@ func checkItem(it store.Item) error {
 	if it.GSI2PK != "" && it.GSI2SK == "" {
 		return errors.New("dynamo: GSI2PK is set but GSI2SK is empty")
 	}
+	if it.GSI3PK != "" && it.GSI3SK == "" {
+		return errors.New("dynamo: GSI3PK is set but GSI3SK is empty")
+	}
 	return nil
 }
 
@@ -81,6 +87,7 @@ func encodeItem(it store.Item) map[string]types.AttributeValue {
 	for _, a := range []struct{ name, value string }{
 		{attrGSI1PK, it.GSI1PK}, {attrGSI1SK, it.GSI1SK},
 		{attrGSI2PK, it.GSI2PK}, {attrGSI2SK, it.GSI2SK},
+		{attrGSI3PK, it.GSI3PK}, {attrGSI3SK, it.GSI3SK},
 	} {
 		if a.value != "" {
 			m[a.name] = &types.AttributeValueMemberS{Value: a.value}
@@ -220,6 +227,7 @@ func decodeItem(m attrs) (store.Item, error) {
 		{attrPK, &it.PK, true}, {attrSK, &it.SK, true},
 		{attrGSI1PK, &it.GSI1PK, false}, {attrGSI1SK, &it.GSI1SK, false},
 		{attrGSI2PK, &it.GSI2PK, false}, {attrGSI2SK, &it.GSI2SK, false},
+		{attrGSI3PK, &it.GSI3PK, false}, {attrGSI3SK, &it.GSI3SK, false},
 	} {
 		if *f.dst, err = getString(m, f.name, f.required); err != nil {
 			return store.Item{}, err

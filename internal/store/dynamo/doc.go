@@ -1,5 +1,5 @@
 // Package dynamo is the DynamoDB adapter of the storage port (package
-// store): a single table with two global secondary indexes, conditional
+// store): a single table with three global secondary indexes, conditional
 // writes as condition expressions, transactions as TransactWriteItems, and
 // the change feed read from DynamoDB Streams.
 //
@@ -9,10 +9,12 @@
 // for tests and local tooling):
 //
 //	KeySchema:             pk (HASH), sk (RANGE)
-//	AttributeDefinitions:  pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk — all S
+//	AttributeDefinitions:  pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk,
+//	                       gsi3pk, gsi3sk — all S
 //	GlobalSecondaryIndexes:
 //	  gsi1: gsi1pk (HASH), gsi1sk (RANGE), Projection ALL
 //	  gsi2: gsi2pk (HASH), gsi2sk (RANGE), Projection ALL
+//	  gsi3: gsi3pk (HASH), gsi3sk (RANGE), Projection ALL
 //	BillingMode:           PAY_PER_REQUEST
 //	StreamSpecification:   StreamViewType NEW_AND_OLD_IMAGES
 //	TimeToLiveSpecification: AttributeName ttl, Enabled true
@@ -22,15 +24,17 @@
 //	pk, sk          S  Item.PK, Item.SK (both must be non-empty)
 //	gsi1pk, gsi1sk  S  Item.GSI1PK, Item.GSI1SK, each left out when empty
 //	gsi2pk, gsi2sk  S  Item.GSI2PK, Item.GSI2SK, each left out when empty
+//	gsi3pk, gsi3sk  S  Item.GSI3PK, Item.GSI3SK, each left out when empty
 //	v               N  Item.Version
 //	ttl             N  Item.ExpiresAt in Unix seconds, left out when zero
 //	data            B  Item.Data, left out when empty
 //
 // Index keys are sparse: an item without GSI1PK has no gsi1pk attribute and
-// so is not in gsi1 (likewise GSI2). DynamoDB lists an item in an index only
-// when it has both of the index's key attributes and cannot store an empty
-// one, so a write setting GSI1PK but not GSI1SK (or GSI2PK but not GSI2SK)
-// is refused, as the embedded adapter refuses it. ExpiresAt keeps whole
+// so is not in gsi1 (likewise GSI2 and GSI3). DynamoDB lists an item in an
+// index only when it has both of the index's key attributes and cannot
+// store an empty one, so a write setting an index's partition key but not
+// its sort key (GSI1PK without GSI1SK, and so on) is refused, as the
+// embedded adapter refuses it. ExpiresAt keeps whole
 // seconds (the fraction is dropped) and reads back in UTC. DynamoDB deletes
 // expired items within a few days of their expiry; readers check
 // Item.Expired as the port asks.

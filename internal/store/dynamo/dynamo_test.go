@@ -73,7 +73,8 @@ func mustPut(t *testing.T, s store.Store, it store.Item, cond store.Condition) {
 
 func sameItem(a, b store.Item) bool {
 	return a.PK == b.PK && a.SK == b.SK && a.GSI1PK == b.GSI1PK && a.GSI1SK == b.GSI1SK &&
-		a.GSI2PK == b.GSI2PK && a.GSI2SK == b.GSI2SK && a.Version == b.Version &&
+		a.GSI2PK == b.GSI2PK && a.GSI2SK == b.GSI2SK && a.GSI3PK == b.GSI3PK && a.GSI3SK == b.GSI3SK &&
+		a.Version == b.Version &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && string(a.Data) == string(b.Data)
 }
 
@@ -92,8 +93,8 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 		idx = append(idx, aws.ToString(g.IndexName))
 	}
 	slices.Sort(idx)
-	if !slices.Equal(idx, []string{"gsi1", "gsi2"}) {
-		t.Errorf("indexes = %v, want gsi1, gsi2", idx)
+	if !slices.Equal(idx, []string{"gsi1", "gsi2", "gsi3"}) {
+		t.Errorf("indexes = %v, want gsi1, gsi2, gsi3", idx)
 	}
 	if ss := out.Table.StreamSpecification; ss == nil || !aws.ToBool(ss.StreamEnabled) || ss.StreamViewType != types.StreamViewTypeNewAndOldImages {
 		t.Errorf("stream = %+v, want NEW_AND_OLD_IMAGES", ss)
@@ -133,6 +134,7 @@ func TestItemRoundTrip(t *testing.T) {
 		PK: "EXAM#1", SK: "META",
 		GSI1PK: "CLINIC#7", GSI1SK: "2026-01-02T03:04:05Z",
 		GSI2PK: "QUEUE#TX", GSI2SK: "0001",
+		GSI3PK: "SLA", GSI3SK: "2026-01-02T04:04:05Z",
 		Version:   3,
 		ExpiresAt: time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC),
 		Data:      []byte{0, 0xff, 0xfe, '{', '}'}, // not UTF-8
@@ -175,6 +177,7 @@ func TestItemRoundTrip(t *testing.T) {
 	for _, it := range []store.Item{
 		{PK: "x", SK: "y", GSI1PK: "g"},
 		{PK: "x", SK: "y", GSI2PK: "g"},
+		{PK: "x", SK: "y", GSI3PK: "g"},
 	} {
 		if err := s.Put(t.Context(), it, store.None); err == nil {
 			t.Errorf("Put(%+v) with an index PK but no index SK succeeded", it)

@@ -34,6 +34,7 @@ func TestChangesFromEventGolden(t *testing.T) {
 		PK: "EXAM#ex_1", SK: "META",
 		GSI1PK: "CLINIC#cl_1", GSI1SK: "2026-03-01T09:00:00Z#ex_1",
 		GSI2PK: "QUEUE#TX", GSI2SK: "2026-03-01T09:00:00Z",
+		GSI3PK: "SLA", GSI3SK: "2026-03-01T09:05:00Z#ex_1",
 		Version: 1, Data: []byte(`{"state":"queued"}`),
 	}
 	claimed := &store.Item{

@@ -30,6 +30,8 @@ func indexOf(i store.Index) (index, error) {
 		return index{name: gsi1Name, pk: attrGSI1PK, sk: attrGSI1SK}, nil
 	case store.ByGSI2:
 		return index{name: gsi2Name, pk: attrGSI2PK, sk: attrGSI2SK}, nil
+	case store.ByGSI3:
+		return index{name: gsi3Name, pk: attrGSI3PK, sk: attrGSI3SK}, nil
 	default:
 		return index{}, fmt.Errorf("dynamo: unknown index %d", i)
 	}

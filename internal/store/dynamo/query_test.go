@@ -46,6 +46,7 @@ func TestQueryPaging(t *testing.T) {
 			PK: "LIST", SK: sk, Version: 1,
 			GSI1PK: "OWNER", GSI1SK: "same", // equal index sort keys
 			GSI2PK: "QUEUE", GSI2SK: fmt.Sprintf("%02d", 11-i),
+			GSI3PK: "DUE", GSI3SK: fmt.Sprintf("%02d", 11-i),
 		}, store.IfAbsent)
 	}
 	mustPut(t, s, store.Item{PK: "LIST", SK: "OTHER#1", Version: 1}, store.IfAbsent)
@@ -68,8 +69,8 @@ func TestQueryPaging(t *testing.T) {
 		t.Errorf("no prefix: %d items, want 13", len(keys))
 	}
 
-	// Index queries: equal sort keys page without loss or repeats; gsi2 is
-	// ordered by its own sort key.
+	// Index queries: equal sort keys page without loss or repeats; gsi2 and
+	// gsi3 are ordered by their own sort keys.
 	keys, _ = queryAll(t, s, store.Query{Index: store.ByGSI1, PK: "OWNER", Limit: 5})
 	got := slices.Clone(keys)
 	slices.Sort(got)
@@ -79,6 +80,10 @@ func TestQueryPaging(t *testing.T) {
 	keys, _ = queryAll(t, s, store.Query{Index: store.ByGSI2, PK: "QUEUE", Limit: 5})
 	if !slices.Equal(keys, reversed(want)) {
 		t.Errorf("ByGSI2: keys = %v, want by gsi2sk", keys)
+	}
+	keys, _ = queryAll(t, s, store.Query{Index: store.ByGSI3, PK: "DUE", Limit: 5})
+	if !slices.Equal(keys, reversed(want)) {
+		t.Errorf("ByGSI3: keys = %v, want by gsi3sk", keys)
 	}
 }
 

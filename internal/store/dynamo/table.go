@@ -16,7 +16,7 @@ import (
 const tableActiveTimeout = 5 * time.Minute
 
 // CreateTable creates the table with the schema in the package
-// documentation (on-demand billing, both indexes, a NEW_AND_OLD_IMAGES
+// documentation (on-demand billing, the three indexes, a NEW_AND_OLD_IMAGES
 // stream, TTL on "ttl") and waits until it is active. If the table exists
 // it checks that its keys, indexes and stream match, and enables TTL if it
 // is off. Production creates the table from template.yaml instead; tests
@@ -41,12 +41,13 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(table),
 		AttributeDefinitions: []types.AttributeDefinition{
-			s(attrPK), s(attrSK), s(attrGSI1PK), s(attrGSI1SK), s(attrGSI2PK), s(attrGSI2SK),
+			s(attrPK), s(attrSK), s(attrGSI1PK), s(attrGSI1SK), s(attrGSI2PK), s(attrGSI2SK), s(attrGSI3PK), s(attrGSI3SK),
 		},
 		KeySchema: keys(attrPK, attrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(gsi1Name, attrGSI1PK, attrGSI1SK),
 			gsi(gsi2Name, attrGSI2PK, attrGSI2SK),
+			gsi(gsi3Name, attrGSI3PK, attrGSI3SK),
 		},
 		BillingMode: types.BillingModePayPerRequest,
 		StreamSpecification: &types.StreamSpecification{
@@ -127,6 +128,7 @@ func checkSchema(t *types.TableDescription) error {
 	for _, want := range []struct{ name, pk, sk string }{
 		{gsi1Name, attrGSI1PK, attrGSI1SK},
 		{gsi2Name, attrGSI2PK, attrGSI2SK},
+		{gsi3Name, attrGSI3PK, attrGSI3SK},
 	} {
 		found := false
 		for _, g := range t.GlobalSecondaryIndexes {

@@ -230,7 +230,7 @@ func testFeedCreateUpdateDelete(t *testing.T, open opener) {
 	pk := "feed-cud"
 	k := store.Key{PK: pk, SK: "exam"}
 	v1 := store.Item{
-		PK: pk, SK: "exam", GSI1PK: "clinic", GSI1SK: "1", GSI2PK: "queue", GSI2SK: "1",
+		PK: pk, SK: "exam", GSI1PK: "clinic", GSI1SK: "1", GSI2PK: "queue", GSI2SK: "1", GSI3PK: "due", GSI3SK: "1",
 		Version: 1, ExpiresAt: farFuture, Data: []byte{0xff, 0x00, 'a'},
 	}
 	// Written before the consumer first runs: a new consumer starts at the
@@ -240,7 +240,7 @@ func testFeedCreateUpdateDelete(t *testing.T, open opener) {
 	c.waitFor(t, "creation", atLeast(pk, 1))
 
 	v2 := v1
-	v2.Version, v2.GSI2PK, v2.GSI2SK, v2.Data = 2, "", "", []byte(`{"state":"claimed"}`)
+	v2.Version, v2.GSI2PK, v2.GSI2SK, v2.GSI3PK, v2.GSI3SK, v2.Data = 2, "", "", "", "", []byte(`{"state":"claimed"}`)
 	mustPut(t, s, v2, store.IfVersion(1))
 	if err := s.Delete(t.Context(), k, store.IfVersion(2)); err != nil {
 		t.Fatalf("Delete: %v", err)

@@ -51,6 +51,7 @@ func testRoundTrip(t *testing.T, open opener) {
 			PK: "clinic#c1/exam", SK: "exam#2025-01-02T03:04:05Z#é",
 			GSI1PK: "clinic#c1", GSI1SK: "created#2025-01-02",
 			GSI2PK: "queue#TX", GSI2SK: "2025-01-02T03:04:05Z",
+			GSI3PK: "SLA", GSI3SK: "2025-01-02T04:04:05Z#é",
 			Version: 42,
 			// In another zone, to check the instant survives, not the
 			// representation.
@@ -61,6 +62,8 @@ func testRoundTrip(t *testing.T, open opener) {
 		{PK: "minimal", SK: "m", Version: 1},
 		// Only the second index, and a version far past int32.
 		{PK: "only-gsi2", SK: "s", GSI2PK: "q", GSI2SK: "1", Version: 1 << 40, Data: []byte(`{"json":true}`)},
+		// Only the third index.
+		{PK: "only-gsi3", SK: "s", GSI3PK: "due", GSI3SK: "2", Version: 3, Data: []byte("3")},
 		// Data near the DynamoDB item size limit's order of magnitude.
 		{PK: "big", SK: "b", Version: 7, ExpiresAt: farFuture, Data: allBytes(64 << 10)},
 	}
@@ -76,7 +79,7 @@ func testPutReplaces(t *testing.T, open opener) {
 	s := openStore(t, open)
 	full := store.Item{
 		PK: "r", SK: "1",
-		GSI1PK: "g1", GSI1SK: "a", GSI2PK: "g2", GSI2SK: "b",
+		GSI1PK: "g1", GSI1SK: "a", GSI2PK: "g2", GSI2SK: "b", GSI3PK: "g3", GSI3SK: "c",
 		Version: 1, ExpiresAt: farFuture, Data: []byte("first"),
 	}
 	mustPut(t, s, full, store.IfAbsent)
@@ -142,6 +145,7 @@ func testRejectsEmptyKey(t *testing.T, open opener) {
 	for _, it := range []store.Item{
 		{PK: "p", SK: "gsi1", GSI1PK: "g", Version: 1},
 		{PK: "p", SK: "gsi2", GSI2PK: "g", Version: 1},
+		{PK: "p", SK: "gsi3", GSI3PK: "g", Version: 1},
 	} {
 		if err := s.Put(t.Context(), it, store.None); err == nil {
 			t.Errorf("Put with an index partition key but no index sort key succeeded; want an error")

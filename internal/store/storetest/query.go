@@ -15,6 +15,7 @@ var queryTests = []subtest{
 	{"Primary", testQueryPrimary},
 	{"ByGSI1", func(t *testing.T, open opener) { testQueryIndex(t, open, store.ByGSI1) }},
 	{"ByGSI2", func(t *testing.T, open opener) { testQueryIndex(t, open, store.ByGSI2) }},
+	{"ByGSI3", func(t *testing.T, open opener) { testQueryIndex(t, open, store.ByGSI3) }},
 	{"Paging", testQueryPaging},
 	{"PagingEqualIndexKeys", testQueryPagingTies},
 	{"InvalidCursor", testQueryInvalidCursor},
@@ -74,14 +75,19 @@ func testQueryPrimary(t *testing.T, open opener) {
 	}
 }
 
-// indexed returns it with its key on index set; the other index is left
-// as it is.
+// secondaryIndexes are the port's global secondary indexes.
+var secondaryIndexes = []store.Index{store.ByGSI1, store.ByGSI2, store.ByGSI3}
+
+// indexed returns it with its key on index set; the other indexes are left
+// as they are.
 func indexed(it store.Item, index store.Index, pk, sk string) store.Item {
 	switch index {
 	case store.ByGSI1:
 		it.GSI1PK, it.GSI1SK = pk, sk
 	case store.ByGSI2:
 		it.GSI2PK, it.GSI2SK = pk, sk
+	case store.ByGSI3:
+		it.GSI3PK, it.GSI3SK = pk, sk
 	default:
 		panic(fmt.Sprintf("indexed: index %d is not a secondary index", index))
 	}
@@ -99,12 +105,12 @@ func testQueryIndex(t *testing.T, open opener, index store.Index) {
 			PK: fmt.Sprintf("member-%02d", i%4), SK: fmt.Sprintf("%02d", 20-i),
 			Version: 1, ExpiresAt: farFuture, Data: []byte{byte(i), 0xff},
 		}
-		// The other index gets the same partition in the reverse order, to
-		// check the two indexes stay apart.
-		if index == store.ByGSI1 {
-			it.GSI2PK, it.GSI2SK = "owner", sortKeys[len(sortKeys)-1-j]
-		} else {
-			it.GSI1PK, it.GSI1SK = "owner", sortKeys[len(sortKeys)-1-j]
+		// The other indexes get the same partition in the reverse order, to
+		// check the indexes stay apart.
+		for _, other := range secondaryIndexes {
+			if other != index {
+				it = indexed(it, other, "owner", sortKeys[len(sortKeys)-1-j])
+			}
 		}
 		it = indexed(it, index, "owner", sortKeys[j])
 		mustPut(t, s, it, store.IfAbsent)
@@ -136,6 +142,8 @@ func indexSK(it store.Item, index store.Index) string {
 		return it.GSI1SK
 	case store.ByGSI2:
 		return it.GSI2SK
+	case store.ByGSI3:
+		return it.GSI3SK
 	default:
 		return it.SK
 	}
@@ -153,6 +161,7 @@ func testQueryPaging(t *testing.T, open opener) {
 			PK: "paged", SK: sk,
 			GSI1PK: "paged-gsi1", GSI1SK: sk,
 			GSI2PK: "paged-gsi2", GSI2SK: sk,
+			GSI3PK: "paged-gsi3", GSI3SK: sk,
 			Version: 1, Data: []byte(sk),
 		}
 		mustPut(t, s, it, store.IfAbsent)
@@ -160,8 +169,8 @@ func testQueryPaging(t *testing.T, open opener) {
 	}
 	slices.SortFunc(all, func(a, b store.Item) int { return strings.Compare(a.SK, b.SK) })
 
-	for _, index := range []store.Index{store.Primary, store.ByGSI1, store.ByGSI2} {
-		pk := map[store.Index]string{store.Primary: "paged", store.ByGSI1: "paged-gsi1", store.ByGSI2: "paged-gsi2"}[index]
+	for _, index := range []store.Index{store.Primary, store.ByGSI1, store.ByGSI2, store.ByGSI3} {
+		pk := map[store.Index]string{store.Primary: "paged", store.ByGSI1: "paged-gsi1", store.ByGSI2: "paged-gsi2", store.ByGSI3: "paged-gsi3"}[index]
 		// Every item to be visible in the index before paging through it.
 		queryMatches(t, s, store.Query{Index: index, PK: pk}, all)
 		for _, prefix := range []string{"", "a#", "b#01"} {
@@ -201,12 +210,13 @@ func testQueryPagingTies(t *testing.T, open opener) {
 		it := store.Item{
 			PK: fmt.Sprintf("tie-%d", i%3), SK: fmt.Sprintf("%02d", i),
 			GSI1PK: "ties", GSI1SK: "same", GSI2PK: "ties", GSI2SK: fmt.Sprintf("s%d", i%2),
+			GSI3PK: "ties", GSI3SK: fmt.Sprintf("s%d", i%3),
 			Version: 1,
 		}
 		mustPut(t, s, it, store.IfAbsent)
 		keys[it.Key()] = true
 	}
-	for _, index := range []store.Index{store.ByGSI1, store.ByGSI2} {
+	for _, index := range secondaryIndexes {
 		eventually(t, indexWait, fmt.Sprintf("index %d sees every item", index), func() error {
 			got, _, err := queryAll(t.Context(), s, store.Query{Index: index, PK: "ties"})
 			if err != nil {
@@ -246,7 +256,7 @@ func testQueryInvalidCursor(t *testing.T, open opener) {
 	for i := range 3 {
 		mustPut(t, s, store.Item{
 			PK: "cursor", SK: fmt.Sprint(i), GSI1PK: "cursor", GSI1SK: fmt.Sprint(i),
-			GSI2PK: "cursor", GSI2SK: fmt.Sprint(i), Version: 1,
+			GSI2PK: "cursor", GSI2SK: fmt.Sprint(i), GSI3PK: "cursor", GSI3SK: fmt.Sprint(i), Version: 1,
 		}, store.IfAbsent)
 	}
 	bogus := []string{
@@ -257,7 +267,7 @@ func testQueryInvalidCursor(t *testing.T, open opener) {
 		base64.RawURLEncoding.EncodeToString([]byte(`{"PK":{"S":"cursor"}}`)),
 		strings.Repeat("A", 4096),
 	}
-	for _, index := range []store.Index{store.Primary, store.ByGSI1, store.ByGSI2} {
+	for _, index := range []store.Index{store.Primary, store.ByGSI1, store.ByGSI2, store.ByGSI3} {
 		for _, c := range bogus {
 			page, err := s.Query(t.Context(), store.Query{Index: index, PK: "cursor", Cursor: c, Limit: 1})
 			if !errors.Is(err, store.ErrInvalidCursor) {
@@ -267,44 +277,55 @@ func testQueryInvalidCursor(t *testing.T, open opener) {
 	}
 }
 
+// testSparseIndexes moves items in and out of each work-queue-like index
+// (GSI2, GSI3) while they stay in GSI1.
 func testSparseIndexes(t *testing.T, open opener) {
+	for _, queue := range []store.Index{store.ByGSI2, store.ByGSI3} {
+		t.Run(fmt.Sprintf("GSI%d", queue), func(t *testing.T) { testSparseIndex(t, open, queue) })
+	}
+}
+
+func testSparseIndex(t *testing.T, open opener, queue store.Index) {
 	s := openStore(t, open)
-	both := store.Item{PK: "sparse", SK: "both", GSI1PK: "owner", GSI1SK: "1", GSI2PK: "queue-x", GSI2SK: "1", Version: 1}
+	// The other queue-like index, which none of these items is in.
+	other := map[store.Index]store.Index{store.ByGSI2: store.ByGSI3, store.ByGSI3: store.ByGSI2}[queue]
+	both := indexed(store.Item{PK: "sparse", SK: "both", GSI1PK: "owner", GSI1SK: "1", Version: 1}, queue, "queue-x", "1")
 	onlyGSI1 := store.Item{PK: "sparse", SK: "gsi1", GSI1PK: "owner", GSI1SK: "2", Version: 1}
-	onlyGSI2 := store.Item{PK: "sparse", SK: "gsi2", GSI2PK: "queue-x", GSI2SK: "2", Version: 1}
+	onlyQueue := indexed(store.Item{PK: "sparse", SK: "queue", Version: 1}, queue, "queue-x", "2")
 	neither := store.Item{PK: "sparse", SK: "neither", Version: 1}
-	for _, it := range []store.Item{both, onlyGSI1, onlyGSI2, neither} {
+	for _, it := range []store.Item{both, onlyGSI1, onlyQueue, neither} {
 		mustPut(t, s, it, store.IfAbsent)
 	}
 	gsi1 := store.Query{Index: store.ByGSI1, PK: "owner"}
-	queueX := store.Query{Index: store.ByGSI2, PK: "queue-x"}
-	queueY := store.Query{Index: store.ByGSI2, PK: "queue-y"}
+	queueX := store.Query{Index: queue, PK: "queue-x"}
+	queueY := store.Query{Index: queue, PK: "queue-y"}
 	queryMatches(t, s, gsi1, []store.Item{both, onlyGSI1})
-	queryMatches(t, s, queueX, []store.Item{both, onlyGSI2})
+	queryMatches(t, s, queueX, []store.Item{both, onlyQueue})
+	queryMatches(t, s, store.Query{Index: other, PK: "queue-x"}, nil)
 
 	// Leaving the queue: the item stays in the other index, updated there.
-	dequeued := both
-	dequeued.GSI2PK, dequeued.GSI2SK, dequeued.Version = "", "", 2
+	dequeued := indexed(both, queue, "", "")
+	dequeued.Version = 2
 	mustPut(t, s, dequeued, store.IfVersion(1))
-	queryMatches(t, s, queueX, []store.Item{onlyGSI2})
+	queryMatches(t, s, queueX, []store.Item{onlyQueue})
 	queryMatches(t, s, gsi1, []store.Item{dequeued, onlyGSI1})
 
 	// Joining a queue, then moving to another one in a transaction.
-	enqueued := onlyGSI1
-	enqueued.GSI2PK, enqueued.GSI2SK, enqueued.Version = "queue-y", "1", 2
+	enqueued := indexed(onlyGSI1, queue, "queue-y", "1")
+	enqueued.Version = 2
 	mustPut(t, s, enqueued, store.IfVersion(1))
 	queryMatches(t, s, queueY, []store.Item{enqueued})
-	moved := enqueued
-	moved.GSI2PK, moved.Version = "queue-x", 3
+	moved := indexed(enqueued, queue, "queue-x", "1")
+	moved.Version = 3
 	if err := s.Transact(t.Context(), store.Op{Put: &moved, Cond: store.IfVersion(2)}); err != nil {
 		t.Fatalf("Transact: %v", err)
 	}
 	queryMatches(t, s, queueY, nil)
-	queryMatches(t, s, queueX, []store.Item{moved, onlyGSI2})
+	queryMatches(t, s, queueX, []store.Item{moved, onlyQueue})
 
 	// Changing only the index sort key reorders the item.
-	resorted := onlyGSI2
-	resorted.GSI2SK, resorted.Version = "0", 2
+	resorted := indexed(onlyQueue, queue, "queue-x", "0")
+	resorted.Version = 2
 	mustPut(t, s, resorted, store.IfVersion(1))
 	queryMatches(t, s, queueX, []store.Item{resorted, moved})
 
@@ -314,5 +335,5 @@ func testSparseIndexes(t *testing.T, open opener) {
 	}
 	queryMatches(t, s, queueX, []store.Item{resorted})
 	queryMatches(t, s, gsi1, []store.Item{dequeued})
-	queryMatches(t, s, store.Query{Index: store.Primary, PK: "sparse"}, []store.Item{dequeued, resorted, neither})
+	queryMatches(t, s, store.Query{Index: store.Primary, PK: "sparse"}, []store.Item{dequeued, neither, resorted})
 }

@@ -30,6 +30,9 @@ func testScan(t *testing.T, open opener) {
 		if i%5 == 0 {
 			it.GSI2PK, it.GSI2SK, it.ExpiresAt = "q", it.SK, farFuture
 		}
+		if i%7 == 0 {
+			it.GSI3PK, it.GSI3SK = "due", it.SK
+		}
 		mustPut(t, s, it, store.IfAbsent)
 		want[it.Key()] = it
 	}

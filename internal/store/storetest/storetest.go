@@ -99,6 +99,8 @@ func itemDiff(want, got store.Item) string {
 	field("GSI1SK", want.GSI1SK, got.GSI1SK)
 	field("GSI2PK", want.GSI2PK, got.GSI2PK)
 	field("GSI2SK", want.GSI2SK, got.GSI2SK)
+	field("GSI3PK", want.GSI3PK, got.GSI3PK)
+	field("GSI3SK", want.GSI3SK, got.GSI3SK)
 	if want.Version != got.Version {
 		d = append(d, fmt.Sprintf("Version = %d, want %d", got.Version, want.Version))
 	}

@@ -38,7 +38,7 @@ func transactFixture(t *testing.T, s store.Store, pk string) (x, y, z store.Item
 // holds against the fixture.
 func validOps(pk string, x, y, z store.Item) []store.Op {
 	a := store.Item{PK: pk, SK: "a", GSI2PK: pk + "-queue", GSI2SK: "a", Version: 1, Data: []byte("a1")}
-	b := store.Item{PK: pk, SK: "b", Version: 1, Data: []byte("b1")}
+	b := store.Item{PK: pk, SK: "b", GSI3PK: pk + "-due", GSI3SK: "b", Version: 1, Data: []byte("b1")}
 	x2 := x
 	x2.Version, x2.Data = 2, []byte("x2")
 	yk, zk := y.Key(), z.Key()
