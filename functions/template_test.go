@@ -517,11 +517,11 @@ func TestTemplateTableMatchesTheDynamoAdapter(t *testing.T) {
 		attrs = append(attrs, fmt.Sprintf("%v %v", get(a, "AttributeName"), get(a, "AttributeType")))
 	}
 	sort.Strings(attrs)
-	expectEq(t, "attributes", strings.Join(attrs, ", "), "gsi1pk S, gsi1sk S, gsi2pk S, gsi2sk S, pk S, sk S")
+	expectEq(t, "attributes", strings.Join(attrs, ", "), "gsi1pk S, gsi1sk S, gsi2pk S, gsi2sk S, gsi3pk S, gsi3sk S, pk S, sk S")
 	expectEq(t, "key schema", keys(tb["KeySchema"]), "pk HASH, sk RANGE")
 	gsis := list(tb["GlobalSecondaryIndexes"])
-	if len(gsis) != 2 {
-		t.Fatalf("%d global secondary indexes; want gsi1 and gsi2", len(gsis))
+	if len(gsis) != 3 {
+		t.Fatalf("%d global secondary indexes; want gsi1, gsi2 and gsi3", len(gsis))
 	}
 	for i, g := range gsis {
 		n := fmt.Sprintf("gsi%d", i+1)
