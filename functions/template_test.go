@@ -217,10 +217,16 @@ var optionalUnset = map[string]string{
 	// The key-file fallback of the PSO signer: the template signs with KMS
 	// (PSO_KMS_KEY_ID), and Build ignores the PEM when a KMS key is set.
 	app.EnvPSOSigningKeyPEM: "the key-file fallback",
-	// Test credentials, read only with an endpoint override.
-	"AWS_ACCESS_KEY_ID":     "test credentials",
-	"AWS_SECRET_ACCESS_KEY": "test credentials",
+	// The function role's credentials, which the Lambda runtime sets.
+	"AWS_ACCESS_KEY_ID":     "the runtime's",
+	"AWS_SECRET_ACCESS_KEY": "the runtime's",
+	"AWS_SESSION_TOKEN":     "the runtime's",
 }
+
+// endpointOverride tells the SDK's endpoint variables (AWS_ENDPOINT_URL and
+// AWS_ENDPOINT_URL_<SERVICE>), which the clients read as they are built and
+// only tests set.
+func endpointOverride(name string) bool { return strings.HasPrefix(name, "AWS_ENDPOINT_URL") }
 
 func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 	tp := loadTemplate(t)
@@ -246,6 +252,9 @@ func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 		for _, v := range read {
 			_, set := vars[v]
 			switch {
+			case endpointOverride(v) && set:
+				t.Errorf("%s sets %s, an endpoint override for tests", name, v)
+			case endpointOverride(v):
 			case slices.Contains(notInTemplate, v) && set:
 				t.Errorf("%s sets %s, which is the runtime's, a test override or left unset on purpose (%s)", name, v, optionalUnset[v])
 			case !slices.Contains(notInTemplate, v) && !set:

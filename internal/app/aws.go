@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,9 +21,9 @@ import (
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
 )
 
-// AWSConfig locates the production resources. Endpoints and static
-// credentials are for tests against DynamoDB Local and MinIO; in AWS they
-// are empty and the SDK's defaults (the function's role) apply.
+// AWSConfig locates the production resources. Endpoints are for tests
+// against DynamoDB Local and MinIO; in AWS they are empty. The keys are the
+// function role's, from the environment (Build), or the test servers'.
 type AWSConfig struct {
 	Region    string
 	Table     string
@@ -35,6 +34,7 @@ type AWSConfig struct {
 	S3Endpoint       string
 	AccessKey        string
 	SecretKey        string
+	SessionToken     string
 
 	// WebhookQueueURL is the SQS queue of webhook delivery jobs
 	// (webhookqueue.go); empty, the app keeps an in-process queue.
@@ -57,9 +57,8 @@ type AWS struct {
 	// The clients, for provisioning in tests and tools.
 	DB *dynamodb.Client
 	S3 *s3.Client
-	// Config is the SDK configuration the clients share, loaded once per
-	// process: loading it reads the environment and the shared config
-	// files, which a Lambda function should do once at start-up.
+	// Config is the SDK configuration the clients share (sdkConfig), built
+	// once per process.
 	Config aws.Config
 	// BlobOrigin is the origin of the blob store's presigned URLs (the
 	// bucket's virtual-hosted endpoint, or S3_ENDPOINT in tests): the
@@ -71,29 +70,7 @@ type AWS struct {
 // given, and every message stays in the outbox (the functions' senders
 // come from Build's Needs).
 func OpenAWS(ctx context.Context, c AWSConfig, sign signer.Signer, clk clock.Clock, log *slog.Logger) (*AWS, error) {
-	cfg, err := loadAWSConfig(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return openAWS(cfg, c, sign, nil, clk, log)
-}
-
-// loadAWSConfig loads the SDK configuration of c: its region, the static
-// test credentials when given, and its API options.
-func loadAWSConfig(ctx context.Context, c AWSConfig) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{}
-	if c.Region != "" {
-		opts = append(opts, config.WithRegion(c.Region))
-	}
-	if c.AccessKey != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	cfg.APIOptions = append(cfg.APIOptions, c.APIOptions...)
-	return cfg, nil
+	return openAWS(sdkConfig(c, os.Getenv), c, sign, nil, clk, log)
 }
 
 // openAWS builds the clients and adapters on a loaded configuration, with

@@ -68,9 +68,7 @@ const (
 	EnvRegion = "AWS_REGION"
 
 	// EnvDynamoDBEndpoint and EnvS3Endpoint point the clients at other
-	// servers (DynamoDB Local, MinIO) in tests; never set in AWS. With
-	// either set, Build signs with the static credentials in
-	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when those are set.
+	// servers (DynamoDB Local, MinIO) in tests; never set in AWS.
 	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
 	EnvS3Endpoint       = "S3_ENDPOINT"
 
@@ -79,10 +77,12 @@ const (
 	EnvConsumer = "CONSUMER"
 )
 
-// Test credentials, read only when an endpoint override is set.
+// The credentials of the function's role, which the Lambda runtime sets
+// (sdkconfig.go), or of the test servers.
 const (
 	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
 	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	envSessionToken    = "AWS_SESSION_TOKEN"
 )
 
 // MaxRetentionYears is the longest retention S3 Object Lock allows.
@@ -108,8 +108,8 @@ var requiredEnv = []string{
 // so every function reads and checks the same variables and reports the
 // same errors but builds and links only its parts. It reads every variable before it judges any, and
 // reports every missing or invalid one in a single error that names them,
-// never quoting a secret. It loads the SDK's configuration once, for every
-// client. With a KMS signing key and n.PSOKeys it reads the key's public
+// never quoting a secret. It builds the SDK's configuration once, for every
+// client, from the environment (sdkconfig.go). With a KMS signing key and n.PSOKeys it reads the key's public
 // half (GetPublicKey; the endpoint may be overridden by the SDK's own
 // AWS_ENDPOINT_URL_KMS), and with n.RetiredPSOKeys the retired keys';
 // otherwise it makes no network calls: the provider keys are fetched on
@@ -136,10 +136,7 @@ func Build(ctx context.Context, getenv func(string) string, n Needs) (*App, *AWS
 	if err != nil {
 		return nil, nil, fmt.Errorf("app: %s: %w", EnvProviderJWKSURL, err)
 	}
-	cfg, err := loadAWSConfig(ctx, env.aws)
-	if err != nil {
-		return nil, nil, fmt.Errorf("app: AWS configuration: %w", err)
-	}
+	cfg := sdkConfig(env.aws, getenv)                 // sdkconfig.go
 	sign, retired, err := psoSigner(ctx, cfg, env, n) // psosigner.go
 	if err != nil {
 		return nil, nil, err
@@ -288,9 +285,7 @@ func readEnv(getenv func(string) string) (envConfig, error) {
 			}
 		}
 	}
-	if c.aws.DynamoDBEndpoint != "" || c.aws.S3Endpoint != "" {
-		c.aws.AccessKey, c.aws.SecretKey = getenv(envAccessKeyID), getenv(envSecretAccessKey)
-	}
+	c.aws.AccessKey, c.aws.SecretKey, c.aws.SessionToken = getenv(envAccessKeyID), getenv(envSecretAccessKey), getenv(envSessionToken)
 	return c, errors.Join(problems...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/directory"
@@ -123,8 +126,8 @@ func TestFromEnvDefaultsAndOptionals(t *testing.T) {
 	if c.retentionYears != 0 || c.aws.SSEKMSKey != "" {
 		t.Errorf("retention %d, key %q; want the defaults (0: the PSO issuer's 10 years; the bucket's encryption)", c.retentionYears, c.aws.SSEKMSKey)
 	}
-	if c.aws.AccessKey != "" || c.aws.SecretKey != "" {
-		t.Error("static credentials were taken without an endpoint override")
+	if c.aws.AccessKey != "" || c.aws.SecretKey != "" || c.aws.SessionToken != "" {
+		t.Errorf("credentials %+v from an environment that has none", c.aws)
 	}
 }
 
@@ -255,22 +258,52 @@ func TestFromEnvAcceptsAPEMOnOneLine(t *testing.T) {
 	}
 }
 
-func TestFromEnvTakesTestCredentialsOnlyWithAnEndpoint(t *testing.T) {
+// The role's credentials come from the variables the Lambda runtime sets,
+// session token included; without them every AWS call fails with an error
+// that names the variables, as the SDK's chain would.
+func TestFromEnvTakesTheRolesCredentials(t *testing.T) {
 	env := validEnv(t)
-	env[envAccessKeyID], env[envSecretAccessKey] = "AKIDTEST", "secret"
+	env[envAccessKeyID], env[envSecretAccessKey], env[envSessionToken] = "ASIATEST", "secret", "session-token"
 	c, err := readEnv(getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.aws.AccessKey != "" {
-		t.Error("static credentials were taken without an endpoint override (in Lambda the SDK reads them with the session token)")
+	got, err := sdkConfig(c.aws, getenvOf(env)).Credentials.Retrieve(context.Background())
+	if err != nil || got.AccessKeyID != "ASIATEST" || got.SecretAccessKey != "secret" || got.SessionToken != "session-token" {
+		t.Errorf("credentials %+v, %v; want the environment's, with the session token", got, err)
 	}
-	env[EnvDynamoDBEndpoint] = "http://127.0.0.1:8000"
+	delete(env, envAccessKeyID)
 	if c, err = readEnv(getenvOf(env)); err != nil {
 		t.Fatal(err)
 	}
-	if c.aws.AccessKey != "AKIDTEST" || c.aws.SecretKey != "secret" || c.aws.DynamoDBEndpoint != "http://127.0.0.1:8000" {
-		t.Errorf("aws config = %+v", c.aws)
+	if _, err := sdkConfig(c.aws, getenvOf(env)).Credentials.Retrieve(context.Background()); !errors.Is(err, errNoCredentials) || !strings.Contains(err.Error(), envAccessKeyID) {
+		t.Errorf("without %s: %v; want errNoCredentials", envAccessKeyID, err)
+	}
+}
+
+// The clients find their endpoint overrides in the SDK's documented
+// variables: the service's own, else the global one; none in AWS.
+func TestSDKConfigEndpointVariables(t *testing.T) {
+	env := map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:1/kms", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:1/ses"}
+	src := configEnv{getenv: getenvOf(env)}
+	for sdkID, want := range map[string]string{"KMS": env["AWS_ENDPOINT_URL_KMS"], "SESv2": env["AWS_ENDPOINT_URL_SESV2"], "DynamoDB": ""} {
+		got, found, err := src.GetServiceBaseEndpoint(context.Background(), sdkID)
+		if err != nil || got != want || found != (want != "") {
+			t.Errorf("%s: %q, %v, %v; want %q", sdkID, got, found, err, want)
+		}
+	}
+	env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:2"
+	if got, found, _ := src.GetServiceBaseEndpoint(context.Background(), "Api Gateway"); !found || got != "http://127.0.0.1:2" {
+		t.Errorf("with AWS_ENDPOINT_URL: %q, %v", got, found)
+	}
+	if got, _, _ := src.GetServiceBaseEndpoint(context.Background(), "KMS"); got != env["AWS_ENDPOINT_URL_KMS"] {
+		t.Errorf("the service's own variable must win over AWS_ENDPOINT_URL: %q", got)
+	}
+	// A client built on the configuration takes it.
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:3"
+	db := dynamodb.NewFromConfig(sdkConfig(AWSConfig{Region: "us-east-1"}, getenvOf(env)))
+	if got := aws.ToString(db.Options().BaseEndpoint); got != "http://127.0.0.1:3" {
+		t.Errorf("a DynamoDB client on the configuration has endpoint %q", got)
 	}
 }
 

@@ -19,10 +19,8 @@ import (
 func TestBuildCallsKMSOnlyWhereNeeded(t *testing.T) {
 	srv := kmstest.Start(t)
 	good, retired := srv.CreateKey(t), srv.CreateKey(t)
-	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDKMSTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "kmstest-secret")
 	env := validEnv(t)
+	env["AWS_ENDPOINT_URL_KMS"], env[envAccessKeyID], env[envSecretAccessKey] = srv.URL, "AKIDKMSTEST", "kmstest-secret"
 	delete(env, EnvPSOSigningKeyPEM)
 	env[EnvPSOKMSKeyID] = "alias/none"
 	env[EnvPSOKMSRetiredKeyIDs] = kmstest.ARN(retired)
@@ -108,7 +106,7 @@ func TestBuildSendsOnlyWhereNeeded(t *testing.T) {
 }
 
 // The signal function posts to connections with the home's own
-// configuration; the endpoint's errors are SignalConnectionsFromEnv's.
+// configuration (the endpoint's errors: signalenv_test.go).
 func TestAWSSignalConnections(t *testing.T) {
 	env := validEnv(t)
 	_, home, err := Build(context.Background(), getenvOf(env), Needs{})

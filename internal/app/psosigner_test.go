@@ -9,16 +9,14 @@ import (
 )
 
 // TestFromEnvSignsWithKMS: with PSO_KMS_KEY_ID the app signs through KMS
-// (the SDK reaching the loopback KMS endpoint through its own
+// (the KMS client reaching the loopback KMS endpoint through the SDK's
 // AWS_ENDPOINT_URL_KMS), and the JWKS keeps the retired keys.
 func TestFromEnvSignsWithKMS(t *testing.T) {
 	srv := kmstest.Start(t)
 	current, old := srv.CreateKey(t), srv.CreateKey(t)
 	srv.Alias("alias/goodfaith-pso", current)
-	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDKMSTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "kmstest-secret")
 	env := validEnv(t)
+	env["AWS_ENDPOINT_URL_KMS"], env[envAccessKeyID], env[envSecretAccessKey] = srv.URL, "AKIDKMSTEST", "kmstest-secret"
 	delete(env, EnvPSOSigningKeyPEM)
 	env[EnvPSOKMSKeyID] = "alias/goodfaith-pso"
 	env[EnvPSOKMSRetiredKeyIDs] = " " + kmstest.ARN(old) + " ,"

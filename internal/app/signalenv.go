@@ -1,10 +1,7 @@
 package app
 
 import (
-	"context"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/goodfaith/goodfaith/internal/connections/apigw"
 )
@@ -12,30 +9,15 @@ import (
 // EnvSignalEndpoint is the management endpoint of the signaling WebSocket
 // API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, where
 // the signal function posts to connections (…/@connections/{id}). Only the
-// signal function reads it (SignalConnectionsFromEnv); template.yaml sets it
+// signal function reads it (SignalConnections); template.yaml sets it
 // there. In tests it may be http to a loopback host.
 const EnvSignalEndpoint = "SIGNAL_MANAGEMENT_ENDPOINT"
 
-// SignalConnectionsFromEnv returns the API Gateway Management API client of
-// the signal function: the endpoint of EnvSignalEndpoint, the region of
-// AWS_REGION and the function role's credentials (the SDK's default chain).
-// It makes no network call. Errors name the variable, never a value of a
+// SignalConnections returns the API Gateway Management API client of the
+// signal function: the endpoint of EnvSignalEndpoint, with the home's own
+// SDK configuration (its region and the function role's credentials). It
+// makes no network call. Errors name the variable, never a value of a
 // secret.
-func SignalConnectionsFromEnv(ctx context.Context, getenv func(string) string) (*apigw.Client, error) {
-	endpoint, err := signalEndpoint(getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(getenv(EnvRegion)))
-	if err != nil {
-		return nil, fmt.Errorf("app: AWS configuration: %w", err)
-	}
-	return apigw.New(endpoint, cfg.Region, cfg.Credentials)
-}
-
-// SignalConnections is SignalConnectionsFromEnv on the home's own SDK
-// configuration (its region and credentials), so that the signal function
-// loads the configuration once.
 func (h *AWS) SignalConnections(getenv func(string) string) (*apigw.Client, error) {
 	endpoint, err := signalEndpoint(getenv)
 	if err != nil {

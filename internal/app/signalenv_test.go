@@ -1,16 +1,16 @@
 package app
 
 import (
-	"context"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-func TestSignalConnectionsFromEnv(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSIGNALTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "signal-test-secret")
+func TestSignalConnections(t *testing.T) {
+	home := &AWS{Config: sdkConfig(AWSConfig{Region: "us-east-1", AccessKey: "AKIDSIGNALTEST", SecretKey: "signal-test-secret"}, getenvOf(nil))}
 	env := map[string]string{EnvSignalEndpoint: "https://abc123.execute-api.us-east-1.amazonaws.com/prod/", EnvRegion: "us-east-1"}
-	c, err := SignalConnectionsFromEnv(context.Background(), getenvOf(env))
+	c, err := home.SignalConnections(getenvOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,9 +24,13 @@ func TestSignalConnectionsFromEnv(t *testing.T) {
 		{"http://abc123.execute-api.us-east-1.amazonaws.com/prod", "us-east-1", EnvSignalEndpoint},
 		{"https://abc123.execute-api.us-east-1.amazonaws.com/prod", "", EnvRegion},
 	} {
-		_, err := SignalConnectionsFromEnv(context.Background(), getenvOf(map[string]string{EnvSignalEndpoint: tc.endpoint, EnvRegion: tc.region}))
+		_, err := home.SignalConnections(getenvOf(map[string]string{EnvSignalEndpoint: tc.endpoint, EnvRegion: tc.region}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("endpoint %q region %q: %v; want an error naming %s", tc.endpoint, tc.region, err, tc.want)
 		}
+	}
+	noRegion := &AWS{Config: aws.Config{}}
+	if _, err := noRegion.SignalConnections(getenvOf(env)); err == nil || !strings.Contains(err.Error(), EnvRegion) {
+		t.Errorf("a home without a region: %v; want an error naming %s", err, EnvRegion)
 	}
 }
