@@ -16,9 +16,10 @@ import (
 // sign-in clients; a Lambda function uses none of them, because the runtime
 // puts the execution role's credentials in AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for the life of the execution
-// environment, which is all the loader's chain reads there. Leaving the
-// loader out took 4–6 ms off every function's cold start (`make
-// lambda-bench`). What the functions use of the loader's configuration is
+// environment, which is all the loader's chain reads there. Package
+// initialization is part of every cold start (`make lambda-bench`), and
+// the loader's run reads shared config files that Lambda does not have.
+// What the functions use of the loader's configuration is
 // kept: the region, those credentials, the per-service endpoint variables
 // (configEnv) and the API options; the clients default the rest (standard
 // retries, the default HTTP client) as they do under the loader.
