@@ -457,32 +457,3 @@ func TestQueueFirstPagesNearTheLimit(t *testing.T) {
 		}
 	})
 }
-
-// A sweep reads every state's queue (several at once) and adds up what it
-// changed in each: nothing due is left behind in any state.
-func TestSweepCoversEveryStatesQueue(t *testing.T) {
-	onBothStores(t, func(h *queueHarness) {
-		t, ctx := h.t, h.t.Context()
-		states := h.svc.Rules.States()
-		if len(states) <= sweepParallelism {
-			t.Fatalf("%d states: the test needs more states than a sweep reads at once (%d)", len(states), sweepParallelism)
-		}
-		ids := map[string]string{}
-		for _, state := range states {
-			ids[state] = h.queued(state, "video", "neurotoxin").ID
-		}
-		h.clk.Set(queueT0.Add(DefaultQueuePolicy.Expire["video"]))
-		rep, err := h.svc.SweepSLA(ctx)
-		if err != nil || rep.Expired != len(states) || rep.Escalated != 0 {
-			t.Fatalf("sweep of %d states: %+v %v", len(states), rep, err)
-		}
-		for state, id := range ids {
-			if got := h.status(id); got.Status != Expired {
-				t.Errorf("%s: %s after the sweep", state, got.Status)
-			}
-		}
-		if rep, err := h.svc.SweepSLA(ctx); err != nil || rep != (SweepReport{}) {
-			t.Fatalf("a second sweep changed something: %+v %v", rep, err)
-		}
-	})
-}

@@ -43,7 +43,9 @@ func FromItem(it store.Item) (Exam, error) {
 }
 
 // item encodes e for storage with the given version, placing it in the
-// clinic index always and in its state's queue only while queued.
+// clinic index always, in its state's queue only while queued (or in the
+// claims index while claimed), and in the SLA-due index only while queued
+// with an SLA.
 func (e Exam) item(version int64) store.Item {
 	data, err := json.Marshal(e)
 	if err != nil {
@@ -61,6 +63,11 @@ func (e Exam) item(version int64) store.Item {
 	case e.Status == Claimed && e.Lease != nil:
 		it.GSI2PK = ClaimsIndexPK
 		it.GSI2SK = store.SortableTime(e.Lease.Until) + "#" + e.ID // for the lease sweep (leases.go)
+	}
+	// On the SLA-due index only while an SLA step is pending (sla.go), so
+	// any move out of the queue takes it off.
+	if sk, ok := e.slaIndexSK(); ok {
+		it.GSI3PK, it.GSI3SK = SLAIndexPK, sk
 	}
 	return it
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
@@ -77,6 +76,44 @@ func (e Exam) queueSortKey() string {
 	return store.SortableTime(at) + "#" + e.ID
 }
 
+// SLAIndexPK is the one partition of GSI3, the SLA-due index: every queued
+// exam with an SLA step to come, from every state, sorted by the time of
+// that step (slaIndexSK). A sweep then reads one partition up to now
+// instead of 51 state queues. Every exam write goes through Exam.item,
+// which sets or clears the keys, so the index follows each transition.
+//
+// Every write of an exam that joins, moves on or leaves the index is a
+// write to this one index partition. DynamoDB takes about 1,000 writes a
+// second per partition, far above any exam rate a clinic network reaches:
+// an exam is written a handful of times while queued, so even 100 new
+// exams a second would use about half of it.
+const SLAIndexPK = "SLA"
+
+// nextSLAStep is when the sweep next has something to do for e: its
+// escalation while not escalated, its deadline once escalated (or if the
+// deadline comes first). ok is false when e has no pending SLA step: it is
+// not queued, or has no SLA.
+func (e Exam) nextSLAStep() (at time.Time, ok bool) {
+	if e.Status != Queued || e.SLA == nil {
+		return time.Time{}, false
+	}
+	if e.SLA.EscalatedAt == nil && e.SLA.EscalateAt.Before(e.SLA.Deadline) {
+		return e.SLA.EscalateAt, true
+	}
+	return e.SLA.Deadline, true
+}
+
+// slaIndexSK is e's GSI3 sort key: the time of its next SLA step, then its
+// id (unique, and stable for paging). ok is false when e has none, which
+// keeps e off the index.
+func (e Exam) slaIndexSK() (sk string, ok bool) {
+	at, ok := e.nextSLAStep()
+	if !ok {
+		return "", false
+	}
+	return store.SortableTime(at) + "#" + e.ID, true
+}
+
 // SweepReport counts what a sweep changed.
 type SweepReport struct {
 	Escalated     int
@@ -85,58 +122,36 @@ type SweepReport struct {
 }
 
 // SweepSLA escalates queued exams past their escalation time and expires
-// those past their deadline, in every state's queue. It is idempotent: each
-// change is a compare-and-set of the exam, so a sweep running twice, or two
-// sweeps at once, change each exam once. Telling providers, patients and
-// clinics follows from the change feed (package dispatch).
+// those past their deadline. It reads the SLA-due index (SLAIndexPK) in
+// order up to now, one partition for every state. It is idempotent:
+// each change is a compare-and-set of the exam as read, so a sweep running
+// twice, or two sweeps at once, change each exam once, and an index entry
+// that lags behind its exam (DynamoDB's indexes may) changes nothing.
+// Escalating moves the exam's index entry to its deadline, expiring takes
+// it off the index. Telling providers, patients and clinics follows from
+// the change feed (package dispatch). An exam that fails does not stop the
+// others.
 func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 	now := s.now()
-	states := s.Rules.States()
-	// One index query per state (51 of them): run a few at once, so that a
-	// sweep costs a few round trips to DynamoDB rather than 51 in a row. A
-	// state whose sweep fails does not stop the others.
-	reports := make([]SweepReport, len(states))
-	errs := make([]error, len(states))
-	slots := make(chan struct{}, sweepParallelism)
-	var wg sync.WaitGroup
-	for i, state := range states {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			reports[i], errs[i] = s.sweepState(ctx, state, now)
-		}()
-	}
-	wg.Wait()
-	var rep SweepReport
-	for _, r := range reports {
-		rep.Expired += r.Expired
-		rep.Escalated += r.Escalated
-	}
-	return rep, errors.Join(errs...)
-}
-
-// sweepParallelism is how many states' queues a sweep reads at once.
-const sweepParallelism = 8
-
-// sweepState expires or escalates the due exams of one state's queue.
-func (s *Service) sweepState(ctx context.Context, state string, now time.Time) (SweepReport, error) {
+	// Sort keys are "<time>#<id>": every one due at now sorts at or
+	// before this.
+	due := store.SortableTime(now) + "#~"
 	var rep SweepReport
 	var errs []error
-	q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: 200}
+	q := store.Query{Index: store.ByGSI3, PK: SLAIndexPK, Limit: sweepPage}
 	for {
 		page, err := s.Store.Query(ctx, q)
 		if err != nil {
-			return rep, fmt.Errorf("state %s: %w", state, err)
+			return rep, errors.Join(append(errs, err)...)
 		}
 		for _, it := range page.Items {
-			if it.GSI2SK > store.SortableTime(now)+"#~" {
-				return rep, errors.Join(errs...) // sorted by escalation time: the rest are not due
+			if it.GSI3SK > due {
+				return rep, errors.Join(errs...) // sorted by step time: the rest are not due
 			}
 			e, err := FromItem(it)
 			if err != nil {
-				return rep, err
+				errs = append(errs, fmt.Errorf("item %s: %w", it.PK, err))
+				continue
 			}
 			changed, err := s.sweepOne(ctx, e, now)
 			switch {
@@ -156,6 +171,10 @@ func (s *Service) sweepState(ctx context.Context, state string, now time.Time) (
 		q.Cursor = page.Cursor
 	}
 }
+
+// sweepPage is how many index entries a sweep reads per query. Most
+// sweeps find a few due exams at the head of the index; a backlog pages on.
+const sweepPage = 100
 
 // sweepOne expires or escalates e as of now, returning the status it
 // wrote (empty when nothing was due).
