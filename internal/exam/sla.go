@@ -176,6 +176,53 @@ func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 // sweeps find a few due exams at the head of the index; a backlog pages on.
 const sweepPage = 100
 
+// IndexSLA puts on the SLA-due index every queued exam whose stored item
+// lacks the keys Exam.item gives it: exams queued by a build from before
+// the index, which the sweep would otherwise never escalate or expire. Run
+// it once after upgrading a store such a build wrote (a DynamoDB table or a
+// bbolt file). It reads every state's queue once and rewrites, unchanged
+// but for the index keys, only the exams that are off; each rewrite is a
+// compare-and-set, so it is idempotent and safe beside sweeps and other
+// writers (an exam they change meanwhile gets its keys from their write).
+// It returns how many exams it put on the index.
+func (s *Service) IndexSLA(ctx context.Context) (int, error) {
+	n := 0
+	var errs []error
+	for _, state := range s.Rules.States() {
+		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: store.MaxQueryLimit}
+		for {
+			page, err := s.Store.Query(ctx, q)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("state %s: %w", state, err))
+				break
+			}
+			for _, it := range page.Items {
+				e, err := FromItem(it)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("item %s: %w", it.PK, err))
+					continue
+				}
+				if want := e.item(e.version); want.GSI3PK == it.GSI3PK && want.GSI3SK == it.GSI3SK {
+					continue
+				}
+				err = commit(ctx, s.Store, updateOp(e, e))
+				switch {
+				case errors.Is(err, fault.ErrConflict):
+				case err != nil:
+					errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
+				default:
+					n++
+				}
+			}
+			if page.Cursor == "" {
+				break
+			}
+			q.Cursor = page.Cursor
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
 // sweepOne expires or escalates e as of now, returning the status it
 // wrote (empty when nothing was due).
 func (s *Service) sweepOne(ctx context.Context, e Exam, now time.Time) (Status, error) {

@@ -233,3 +233,52 @@ func TestClaimTakesExamOffTheSLAIndexAndReleasePutsItBack(t *testing.T) {
 		h.wantOnSLAIndex(e.ID, h.status(e.ID).SLA.Deadline)
 	})
 }
+
+// An exam queued by a build from before the SLA index has no GSI3 keys, so
+// the sweep does not see it; IndexSLA puts it on the index (once), and the
+// sweep then expires it.
+func TestIndexSLAPutsOlderQueuedExamsOnTheIndex(t *testing.T) {
+	onBothStores(t, func(h *queueHarness) {
+		t, ctx := h.t, h.t.Context()
+		old := h.queued("CA", "video", "neurotoxin")
+		current := h.queued("TX", "video", "neurotoxin")
+		claimed := h.queued("TX", "async", "neurotoxin")
+		if _, err := h.svc.Claim(ctx, "tx_md", claimed.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The older build's item: the same exam, without GSI3 keys.
+		it := h.stored(old.ID)
+		it.GSI3PK, it.GSI3SK = "", ""
+		it.Version++
+		if err := h.svc.Store.Put(ctx, it, store.IfVersion(it.Version-1)); err != nil {
+			t.Fatal(err)
+		}
+		h.clk.Set(queueT0.Add(DefaultQueuePolicy.Expire["video"]))
+		if rep, err := h.svc.SweepSLA(ctx); err != nil || rep.Expired != 1 {
+			t.Fatalf("sweep before re-indexing: %+v %v; want only the current exam expired", rep, err)
+		}
+		if got := h.status(old.ID); got.Status != Queued {
+			t.Fatalf("the older exam is %s before re-indexing", got.Status)
+		}
+		n, err := h.svc.IndexSLA(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("IndexSLA = %d, %v; want the one older exam", n, err)
+		}
+		h.wantOnSLAIndex(old.ID, old.SLA.EscalateAt)
+		h.wantOnSLAIndex(claimed.ID, time.Time{})
+		if got := h.status(old.ID); got.Status != Queued || got.version != it.Version+1 || !got.UpdatedAt.Equal(old.UpdatedAt) {
+			t.Fatalf("re-indexed exam: %s, version %d (want %d), updated %v", got.Status, got.version, it.Version+1, got.UpdatedAt)
+		}
+		if n, err := h.svc.IndexSLA(ctx); err != nil || n != 0 {
+			t.Fatalf("second IndexSLA = %d, %v; want nothing to do", n, err)
+		}
+		if rep, err := h.svc.SweepSLA(ctx); err != nil || rep.Expired != 1 {
+			t.Fatalf("sweep after re-indexing: %+v %v", rep, err)
+		}
+		for _, id := range []string{old.ID, current.ID} {
+			if got := h.status(id); got.Status != Expired {
+				t.Errorf("exam %s: %s after the sweeps", id, got.Status)
+			}
+		}
+	})
+}
