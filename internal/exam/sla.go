@@ -134,20 +134,17 @@ type SweepReport struct {
 func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 	now := s.now()
 	// Sort keys are "<time>#<id>": every one due at now sorts at or
-	// before this.
+	// before this, so the query reads only what is due.
 	due := store.SortableTime(now) + "#~"
 	var rep SweepReport
 	var errs []error
-	q := store.Query{Index: store.ByGSI3, PK: SLAIndexPK, Limit: sweepPage}
+	q := store.Query{Index: store.ByGSI3, PK: SLAIndexPK, SKAtMost: due, Limit: sweepPage}
 	for {
 		page, err := s.Store.Query(ctx, q)
 		if err != nil {
 			return rep, errors.Join(append(errs, err)...)
 		}
 		for _, it := range page.Items {
-			if it.GSI3SK > due {
-				return rep, errors.Join(errs...) // sorted by step time: the rest are not due
-			}
 			e, err := FromItem(it)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("item %s: %w", it.PK, err))
@@ -172,9 +169,9 @@ func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 	}
 }
 
-// sweepPage is how many index entries a sweep reads per query. Most
-// sweeps find a few due exams at the head of the index; a backlog pages on.
-const sweepPage = 100
+// sweepPage is how many due index entries a sweep reads per query: most
+// sweeps find none or a few; a backlog pages on.
+const sweepPage = 200
 
 // IndexSLA puts on the SLA-due index every queued exam whose stored item
 // lacks the keys Exam.item gives it: exams queued by a build from before

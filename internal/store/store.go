@@ -119,6 +119,11 @@ type Query struct {
 	PK    string
 	// SKPrefix, if set, keeps only items whose index sort key starts with it.
 	SKPrefix string
+	// SKAtMost, if set, keeps only items whose index sort key is at most it
+	// (byte order), so that a query for what is due reads nothing else. A
+	// query sets at most one of SKPrefix and SKAtMost (DynamoDB takes one
+	// sort-key condition).
+	SKAtMost string
 	// Limit caps the page (default and maximum 1000).
 	Limit int
 	// Cursor continues a previous page; empty starts at the beginning.

@@ -94,5 +94,5 @@
 // the last key returned and a CRC-32 of those. Query refuses, with
 // store.ErrInvalidCursor, a cursor that fails to decode, fails its
 // checksum, or was issued for another index, direction, partition or
-// sort-key prefix.
+// sort-key prefix, or lies past the query's sort-key bound (SKAtMost).
 package boltstore

@@ -28,6 +28,9 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if q.PK == "" {
 		return store.Page{}, errors.New("boltstore: a query needs a PK")
 	}
+	if q.SKPrefix != "" && q.SKAtMost != "" {
+		return store.Page{}, errors.New("boltstore: a query sets at most one of SKPrefix and SKAtMost, as DynamoDB takes one sort-key condition")
+	}
 	limit := q.Limit
 	if limit <= 0 || limit > store.MaxQueryLimit {
 		limit = store.MaxQueryLimit
@@ -35,9 +38,16 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	// Every entry of the page has this prefix: the partition, then the
 	// escaped start of the sort key.
 	prefix := appendEscaped(appendComponent(nil, q.PK), q.SKPrefix)
+	// And, with SKAtMost, sorts below bound: components sort as tuples, so
+	// entries whose sort key is at most SKAtMost are exactly those before
+	// the end of the entries whose sort key is SKAtMost.
+	var bound []byte
+	if q.SKAtMost != "" {
+		bound = prefixEnd(appendComponent(appendComponent(nil, q.PK), q.SKAtMost))
+	}
 	var after []byte
 	if q.Cursor != "" {
-		if after, err = decodeCursor(q.Cursor, q, prefix); err != nil {
+		if after, err = decodeCursor(q.Cursor, q, prefix, bound); err != nil {
 			return store.Page{}, err
 		}
 	}
@@ -46,9 +56,9 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		items := tx.Bucket(bucketItems)
 		c := tx.Bucket(bucket).Cursor()
-		k, v := start(c, prefix, after, q.Descending)
+		k, v := start(c, prefix, bound, after, q.Descending)
 		var last []byte
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step(c, q.Descending) {
+		for ; k != nil && bytes.HasPrefix(k, prefix) && (bound == nil || bytes.Compare(k, bound) < 0); k, v = step(c, q.Descending) {
 			if len(page.Items) == limit {
 				// There is at least one more: the page needs a cursor,
 				// made here because last points into the transaction.
@@ -92,8 +102,9 @@ func indexBucket(ix store.Index) ([]byte, error) {
 }
 
 // start positions c on the first entry of the page: the first (or, in
-// descending order, last) entry with prefix, or the one past after.
-func start(c *bolt.Cursor, prefix, after []byte, descending bool) (k, v []byte) {
+// descending order, last) entry with prefix (and below bound, if set), or
+// the one past after.
+func start(c *bolt.Cursor, prefix, bound, after []byte, descending bool) (k, v []byte) {
 	switch {
 	case !descending && after == nil:
 		return c.Seek(prefix)
@@ -103,6 +114,8 @@ func start(c *bolt.Cursor, prefix, after []byte, descending bool) (k, v []byte) 
 			k, v = c.Next()
 		}
 		return k, v
+	case after == nil && bound != nil:
+		return before(c, bound)
 	case after == nil:
 		// The last entry with prefix is the one before the first key
 		// past every key with prefix.
@@ -161,8 +174,9 @@ func encodeCursor(q store.Query, last []byte) string {
 }
 
 // decodeCursor returns the key a cursor resumes after, checking that it was
-// issued for this query's index, direction and partition.
-func decodeCursor(cursor string, q store.Query, prefix []byte) ([]byte, error) {
+// issued for this query's index, direction, partition and sort-key prefix or
+// bound.
+func decodeCursor(cursor string, q store.Query, prefix, bound []byte) ([]byte, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(b) < 3+1+4 {
 		return nil, store.ErrInvalidCursor
@@ -183,7 +197,7 @@ func decodeCursor(cursor string, q store.Query, prefix []byte) ([]byte, error) {
 		return nil, store.ErrInvalidCursor
 	}
 	last := body[3+w:]
-	if !bytes.HasPrefix(last, prefix) {
+	if !bytes.HasPrefix(last, prefix) || (bound != nil && bytes.Compare(last, bound) >= 0) {
 		return nil, store.ErrInvalidCursor
 	}
 	return last, nil

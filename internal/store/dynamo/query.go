@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -78,10 +79,17 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	keyCond := "#pk = :pk"
 	names := map[string]string{"#pk": ix.pk}
 	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: q.PK}}
-	if q.SKPrefix != "" {
+	switch {
+	case q.SKPrefix != "" && q.SKAtMost != "":
+		return store.Page{}, errors.New("dynamo: query: SKPrefix and SKAtMost together (DynamoDB takes one sort-key condition)")
+	case q.SKPrefix != "":
 		keyCond += " AND begins_with(#sk, :prefix)"
 		names["#sk"] = ix.sk
 		values[":prefix"] = &types.AttributeValueMemberS{Value: q.SKPrefix}
+	case q.SKAtMost != "":
+		keyCond += " AND #sk <= :atmost"
+		names["#sk"] = ix.sk
+		values[":atmost"] = &types.AttributeValueMemberS{Value: q.SKAtMost}
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -155,7 +163,7 @@ func encodeCursor(m map[string]types.AttributeValue, ix index) (string, error) {
 
 // decodeCursor checks that the cursor is one this query could have issued
 // (the index's key attributes, all strings, under the query's partition key
-// and sort key prefix) and returns it as an ExclusiveStartKey.
+// and sort key prefix or bound) and returns it as an ExclusiveStartKey.
 func decodeCursor(cursor string, ix index, q store.Query) (map[string]types.AttributeValue, error) {
 	invalid := func(why string) error {
 		return fmt.Errorf("dynamo: query: %s: %w", why, store.ErrInvalidCursor)
@@ -185,6 +193,9 @@ func decodeCursor(cursor string, ix index, q store.Query) (map[string]types.Attr
 	}
 	if !strings.HasPrefix(key[ix.sk], q.SKPrefix) {
 		return nil, invalid("issued for another sort key prefix")
+	}
+	if q.SKAtMost != "" && key[ix.sk] > q.SKAtMost {
+		return nil, invalid("past the query's sort key bound")
 	}
 	return start, nil
 }

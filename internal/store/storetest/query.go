@@ -20,6 +20,7 @@ var queryTests = []subtest{
 	{"PagingEqualIndexKeys", testQueryPagingTies},
 	{"InvalidCursor", testQueryInvalidCursor},
 	{"SparseIndexes", testSparseIndexes},
+	{"SortKeyAtMost", testQueryAtMost},
 }
 
 // sortKeys are in byte order, which is DynamoDB's order for strings:
@@ -336,4 +337,54 @@ func testSparseIndex(t *testing.T, open opener, queue store.Index) {
 	queryMatches(t, s, queueX, []store.Item{resorted})
 	queryMatches(t, s, gsi1, []store.Item{dequeued})
 	queryMatches(t, s, store.Query{Index: store.Primary, PK: "sparse"}, []store.Item{dequeued, neither, resorted})
+}
+
+// testQueryAtMost: SKAtMost keeps the items whose index sort key is at most
+// the bound (inclusive, byte order), in either direction and across pages,
+// on the table and on every index; it cannot be combined with SKPrefix.
+func testQueryAtMost(t *testing.T, open opener) {
+	s := openStore(t, open)
+	var all []store.Item
+	// Written out of order so that insertion order cannot pass for SK order.
+	for i, j := range []int{7, 2, 11, 0, 9, 4, 12, 1, 6, 10, 3, 8, 5} {
+		sk := sortKeys[j]
+		it := store.Item{
+			PK: "bounded", SK: sk, Version: int64(i + 1),
+			GSI1PK: "bounded", GSI1SK: sk, GSI2PK: "bounded", GSI2SK: sk, GSI3PK: "bounded", GSI3SK: sk,
+		}
+		mustPut(t, s, it, store.IfAbsent)
+		all = append(all, it)
+	}
+	slices.SortFunc(all, func(a, b store.Item) int { return strings.Compare(a.SK, b.SK) })
+	// A neighbouring partition below and above, which the bound must not
+	// reach into.
+	for _, pk := range []string{"bounde", "boundedx"} {
+		mustPut(t, s, store.Item{PK: pk, SK: "a", GSI1PK: pk, GSI1SK: "a", GSI2PK: pk, GSI2SK: "a", GSI3PK: pk, GSI3SK: "a", Version: 1}, store.IfAbsent)
+	}
+	for _, index := range []store.Index{store.Primary, store.ByGSI1, store.ByGSI2, store.ByGSI3} {
+		// Bounds below everything, between keys, on a key (inclusive), on
+		// a key's prefix, and above everything.
+		for _, atMost := range []string{"A", "item#b", "order#0", "order#002", "order#1~", "é", "\uffff"} {
+			var want []store.Item
+			for _, it := range all {
+				if it.SK <= atMost {
+					want = append(want, it)
+				}
+			}
+			for _, limit := range []int{1, 3, 0} {
+				for _, desc := range []bool{false, true} {
+					w := want
+					if desc {
+						w = reversed(want)
+					}
+					q := store.Query{Index: index, PK: "bounded", SKAtMost: atMost, Limit: limit, Descending: desc}
+					queryMatches(t, s, q, w)
+				}
+			}
+		}
+		page, err := s.Query(t.Context(), store.Query{Index: index, PK: "bounded", SKPrefix: "order#", SKAtMost: "order#2"})
+		if err == nil || errors.Is(err, store.ErrInvalidCursor) || len(page.Items) != 0 {
+			t.Errorf("index %d: a query with SKPrefix and SKAtMost: %d items, %v; want an error", index, len(page.Items), err)
+		}
+	}
 }

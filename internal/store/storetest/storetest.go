@@ -251,7 +251,7 @@ func queryAll(ctx context.Context, s store.Store, q store.Query) (items []store.
 // queryMatches polls a query until it returns want, in order.
 func queryMatches(t *testing.T, s store.Store, q store.Query, want []store.Item) {
 	t.Helper()
-	eventually(t, indexWait, fmt.Sprintf("Query(index %d, PK %q, prefix %q, desc %v)", q.Index, q.PK, q.SKPrefix, q.Descending), func() error {
+	eventually(t, indexWait, fmt.Sprintf("Query(index %d, PK %q, prefix %q, at most %q, desc %v)", q.Index, q.PK, q.SKPrefix, q.SKAtMost, q.Descending), func() error {
 		got, _, err := queryAll(t.Context(), s, q)
 		if err != nil {
 			return err
