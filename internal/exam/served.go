@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/parallel"
 	"github.com/goodfaith/goodfaith/internal/presence"
 	"github.com/goodfaith/goodfaith/internal/routing"
 	"github.com/goodfaith/goodfaith/internal/rules"
@@ -51,6 +54,16 @@ func (s *Service) network(ctx context.Context, now time.Time) (*routing.Index, e
 	}
 	s.served.ix, s.served.built = routing.NewIndex(ps, now), now
 	return s.served.ix, nil
+}
+
+// ReadNetwork reads the provider index now unless the cached one is fresh,
+// so that the Serves and ExpectedWaits calls that follow answer from
+// memory. A caller with other independent reads to make (the widget
+// config) starts it alongside them instead of waiting for it in its first
+// Serves.
+func (s *Service) ReadNetwork(ctx context.Context) error {
+	_, err := s.network(ctx, s.now())
+	return err
 }
 
 // Serves reports whether any provider in the network may take an exam in
@@ -115,28 +128,41 @@ type StateWait struct {
 // claimed: from the state's queue depth and the eligible providers online
 // (routing.EstimateWait). offered maps state → treatment → the clinic's
 // rule there; videoOpen says whether live video is offered now (hours).
-// It reads one queue per state and the online providers once.
+// It reads the online providers and each state's queue at once (at most
+// waitParallelism queues at a time): every widget load waits on these
+// reads, one round trip each when made in a row.
 func (s *Service) ExpectedWaits(ctx context.Context, offered map[string]map[string]rules.Exam, videoOpen bool) (map[string]StateWait, error) {
 	now := s.now()
 	ix, err := s.network(ctx, now)
 	if err != nil {
 		return nil, err
 	}
-	online, err := presence.OnlineNow(ctx, s.Store, s.Clock)
+	states := slices.Sorted(maps.Keys(offered)) // a fixed order for the joined errors
+	type depth struct{ all, video int }
+	depths := make([]depth, len(states))
+	var online map[string]bool
+	err = parallel.Do(ctx,
+		func(ctx context.Context) (err error) {
+			online, err = presence.OnlineNow(ctx, s.Store, s.Clock)
+			return err
+		},
+		func(ctx context.Context) error {
+			return parallel.Each(ctx, len(states), waitParallelism, func(ctx context.Context, i int) (err error) {
+				depths[i].all, depths[i].video, err = s.queueDepth(ctx, states[i])
+				return err
+			})
+		})
 	if err != nil {
 		return nil, err
 	}
 	live := func(id string) routing.Live { return routing.Live{Online: online[id]} }
 	pol := s.Queueing()
 	out := map[string]StateWait{}
-	for state, per := range offered {
-		depth, videoDepth, err := s.queueDepth(ctx, state)
-		if err != nil {
-			return nil, err
-		}
+	for i, state := range states {
+		depth, videoDepth := depths[i].all, depths[i].video
 		all, video := map[string]bool{}, map[string]bool{}
 		videoAllowed := false
-		for t, rule := range per {
+		for t, rule := range offered[state] {
 			for _, c := range ix.Eligible(routing.Request{State: state, Categories: []string{t}, Modality: rules.Async, Rule: rule}, live, int(^uint(0)>>1), true) {
 				all[c.ProviderID] = true
 				if rule.Allows(rules.Video) {
@@ -155,6 +181,10 @@ func (s *Service) ExpectedWaits(ctx context.Context, offered map[string]map[stri
 	}
 	return out, nil
 }
+
+// waitParallelism is how many states' queues ExpectedWaits reads at once:
+// a clinic offered in many states does not open a connection per state.
+const waitParallelism = 8
 
 // queueDepth counts a state's queued exams, and how many are live video.
 func (s *Service) queueDepth(ctx context.Context, state string) (all, video int, err error) {

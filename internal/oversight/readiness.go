@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/parallel"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
@@ -251,21 +253,52 @@ func (s *Service) RevokeAttestation(ctx context.Context, a Actor, clinicID, trea
 }
 
 // ReadinessOf reports each of the clinic's treatments' readiness at now.
+// The clinic and its readiness records are read at once: they do not
+// depend on each other, and exam starts and director views wait on them.
 func (s *Service) ReadinessOf(ctx context.Context, clinicID string, now time.Time) ([]TreatmentReadiness, error) {
-	clinic, err := s.Directory.Clinic(ctx, clinicID)
+	var clinic directory.Clinic
+	var recs readinessRecords
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) {
+			clinic, err = s.Directory.Clinic(ctx, clinicID)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			recs, err = s.readinessRecords(ctx, clinicID)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
-	dirs, err := s.Directory.ClinicDirectors(ctx, clinicID)
-	if err != nil {
-		return nil, err
-	}
-	latest, err := s.latest(ctx, clinicID)
-	if err != nil {
-		return nil, err
-	}
+	return s.assess(clinic.Treatments, recs, now), nil
+}
+
+// readinessRecords are what a treatment's readiness is judged on.
+type readinessRecords struct {
+	directors []directory.MedicalDirector
+	latest    map[string]Attestation // the newest attestation of each treatment
+}
+
+// readinessRecords reads the clinic's directors and attestations at once.
+func (s *Service) readinessRecords(ctx context.Context, clinicID string) (readinessRecords, error) {
+	var r readinessRecords
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) {
+			r.directors, err = s.Directory.ClinicDirectors(ctx, clinicID)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			r.latest, err = s.latest(ctx, clinicID)
+			return err
+		})
+	return r, err
+}
+
+// assess judges each treatment's readiness at now from the records.
+func (s *Service) assess(treatments []string, recs readinessRecords, now time.Time) []TreatmentReadiness {
+	dirs, latest := recs.directors, recs.latest
 	out := []TreatmentReadiness{}
-	for _, t := range clinic.Treatments {
+	for _, t := range treatments {
 		r := TreatmentReadiness{Treatment: t, RequiredItems: nonNil(s.Readiness.Treatments[t])}
 		name := s.Rules.CategoryName(t)
 		a, ok := latest[t]
@@ -297,7 +330,7 @@ func (s *Service) ReadinessOf(ctx context.Context, clinicID string, now time.Tim
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
 // itemList names readiness items as the director reads them.
@@ -341,20 +374,17 @@ func (s *Service) CheckTreatments(ctx context.Context, clinicID string, treatmen
 	return nil
 }
 
-// OfferedTreatments keeps the treatments the widget may offer now.
+// OfferedTreatments keeps the treatments the widget may offer now. The
+// caller holds the clinic already, so only the readiness records are read.
 func (s *Service) OfferedTreatments(ctx context.Context, clinicID string, treatments []string, now time.Time) ([]string, error) {
-	rs, err := s.ReadinessOf(ctx, clinicID, now)
+	recs, err := s.readinessRecords(ctx, clinicID)
 	if err != nil {
 		return nil, err
 	}
-	blocked := map[string]bool{}
-	for _, r := range rs {
-		blocked[r.Treatment] = !r.Offered
-	}
 	out := []string{}
-	for _, t := range treatments {
-		if !blocked[t] {
-			out = append(out, t)
+	for _, r := range s.assess(treatments, recs, now) {
+		if r.Offered {
+			out = append(out, r.Treatment)
 		}
 	}
 	return out, nil
