@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/goodfaith/goodfaith/internal/billing"
 	"github.com/goodfaith/goodfaith/internal/exam"
+	"github.com/goodfaith/goodfaith/internal/parallel"
 	"github.com/goodfaith/goodfaith/internal/webhook"
 )
 
@@ -103,23 +103,17 @@ func Connections(sweep func(context.Context) (int, error)) Job {
 func Jobs(jobs ...Job) Job {
 	return func(ctx context.Context) (map[string]int, error) {
 		results := make([]map[string]int, len(jobs))
-		errs := make([]error, len(jobs))
-		var wg sync.WaitGroup
-		for i, j := range jobs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i], errs[i] = j(ctx)
-			}()
-		}
-		wg.Wait()
+		err := parallel.Each(ctx, len(jobs), len(jobs), func(ctx context.Context, i int) (err error) {
+			results[i], err = jobs[i](ctx)
+			return err
+		})
 		counts := map[string]int{}
 		for _, c := range results {
 			for k, v := range c {
 				counts[k] += v
 			}
 		}
-		return counts, errors.Join(errs...)
+		return counts, err
 	}
 }
 
