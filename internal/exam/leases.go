@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/parallel"
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
@@ -283,10 +284,17 @@ func (s *Service) RenewLeases(ctx context.Context, providerID string) (int, erro
 	return n, nil
 }
 
-// Sweep runs both sweeps: the schedule's one job.
+// Sweep runs both sweeps at once: the schedule's one job. They read
+// different index partitions and change exams only by compare-and-set, so
+// an exam both touch (a lease that ran out puts it back in the queue) is
+// changed by one and re-read by the other's next run.
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
-	leases, lerr := s.SweepLeases(ctx)
-	rep, serr := s.SweepSLA(ctx)
+	var leases int
+	var rep SweepReport
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) { leases, err = s.SweepLeases(ctx); return err },
+		func(ctx context.Context) (err error) { rep, err = s.SweepSLA(ctx); return err },
+	)
 	rep.LeasesExpired = leases
-	return rep, errors.Join(lerr, serr)
+	return rep, err
 }
