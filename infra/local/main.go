@@ -53,13 +53,14 @@ func main() {
 	if *clockOffset != 0 {
 		clk = clock.Shifted{By: *clockOffset}
 	}
-	if err := run(ctx, log, clk, *addr, *data, *seedFile, *dev, *turnAddr); err != nil {
+	if err := run(ctx, log, os.Stdout, clk, *addr, *data, *seedFile, *dev, *turnAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "goodfaith:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, seedFile string, dev bool, turnAddr string) error {
+// run serves until ctx is done, printing the banner to out once it serves.
+func run(ctx context.Context, log *slog.Logger, out io.Writer, clk clock.Clock, addr, dataDir, seedFile string, dev bool, turnAddr string) error {
 	seedJSON := demoSeed
 	if seedFile != "" {
 		b, err := os.ReadFile(seedFile)
@@ -76,10 +77,10 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	if err != nil {
 		return err
 	}
+	defer ln.Close() // a failed start-up frees the port; after Serve, already closed
 	base := "http://" + ln.Addr().String()
 	local, err := app.OpenLocal(dataDir, base, clk, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer local.Close()
@@ -129,6 +130,15 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	if err := a.LoadSeed(ctx, seed); err != nil {
 		return err
 	}
+	// A data folder an older build wrote may hold queued exams without the
+	// SLA-due index's keys, which the sweep would never escalate or expire.
+	indexed, err := a.Exams.IndexSLA(ctx)
+	if err != nil {
+		return fmt.Errorf("putting the queued exams of %s on the SLA index: %w", dataDir, err)
+	}
+	if indexed > 0 {
+		log.InfoContext(ctx, "put queued exams on the SLA index", "exams", indexed)
+	}
 	a.RunConsumers(ctx, local.Store)
 	a.RunSchedules(ctx, app.SweepInterval)
 	a.RunIntegrations(ctx)
@@ -150,7 +160,7 @@ func run(ctx context.Context, log *slog.Logger, clk clock.Clock, addr, dataDir, 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	printBanner(os.Stdout, base, dataDir, seed, dev)
+	printBanner(out, base, dataDir, seed, dev)
 
 	select {
 	case err := <-errc:
