@@ -100,8 +100,13 @@ func providerKey(id string) store.Key    { return store.Key{PK: "PROVIDER#" + id
 func publishableKey(pk string) store.Key { return store.Key{PK: "PUBKEY#" + pk, SK: "KEY"} }
 func secretKey(hash string) store.Key    { return store.Key{PK: "SECRETKEY#" + hash, SK: "KEY"} }
 
+// keyRef is a key record: the clinic a key belongs to, and a copy of the
+// clinic as PutClinic wrote it with the key, so that resolving a key (every
+// widget and clinic-server request) is one read, not two. Key records of
+// older builds carry no copy; the clinic is then read by id.
 type keyRef struct {
-	ClinicID string `json:"clinic_id"`
+	ClinicID string  `json:"clinic_id"`
+	Clinic   *Clinic `json:"clinic,omitempty"`
 }
 
 // Directory reads and writes clinics and providers.
@@ -123,20 +128,35 @@ func (d Directory) Provider(ctx context.Context, id string) (Provider, error) {
 
 // ClinicByPublishableKey resolves a widget's key.
 func (d Directory) ClinicByPublishableKey(ctx context.Context, pk string) (Clinic, error) {
-	return d.clinicByRef(ctx, publishableKey(pk))
+	return d.clinicByRef(ctx, publishableKey(pk), func(c Clinic) bool { return c.PublishableKey == pk })
 }
 
 // ClinicBySecretKeyHash resolves a clinic server's key (hashed by the caller).
 func (d Directory) ClinicBySecretKeyHash(ctx context.Context, hash string) (Clinic, error) {
-	return d.clinicByRef(ctx, secretKey(hash))
+	return d.clinicByRef(ctx, secretKey(hash), func(c Clinic) bool { return c.SecretKeyHash == hash })
 }
 
-func (d Directory) clinicByRef(ctx context.Context, k store.Key) (Clinic, error) {
+// clinicByRef resolves the key record k to its clinic, which must still
+// hold the key (current): a key the clinic no longer has — replaced in a
+// new seed, its record left behind by an older build — resolves to
+// nothing, so replacing a leaked key revokes it.
+func (d Directory) clinicByRef(ctx context.Context, k store.Key, current func(Clinic) bool) (Clinic, error) {
 	var ref keyRef
 	if err := d.get(ctx, k, &ref, "key_not_found"); err != nil {
 		return Clinic{}, err
 	}
-	return d.Clinic(ctx, ref.ClinicID)
+	c := ref.Clinic
+	if c == nil {
+		byID, err := d.Clinic(ctx, ref.ClinicID)
+		if err != nil {
+			return Clinic{}, err
+		}
+		c = &byID
+	}
+	if c.ID != ref.ClinicID || !current(*c) {
+		return Clinic{}, fault.NotFound("key_not_found", "not found")
+	}
+	return *c, nil
 }
 
 func (d Directory) get(ctx context.Context, k store.Key, into any, code string) error {
@@ -151,23 +171,69 @@ func (d Directory) get(ctx context.Context, k store.Key, into any, code string) 
 }
 
 // PutClinic writes a clinic and its key records in one transaction,
-// replacing what was there (seeding is idempotent).
+// replacing what was there (seeding is idempotent), and deletes the
+// records of keys the clinic no longer has, so a replaced key stops
+// working at once. The transaction holds only if the clinic record is
+// still the one read (compare-and-set), so two writers at once cannot
+// leave a key record behind; the loser reads again and retries.
 func (d Directory) PutClinic(ctx context.Context, c Clinic) error {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	ref, _ := json.Marshal(keyRef{ClinicID: c.ID})
-	ops := []store.Op{{Put: &store.Item{PK: clinicKey(c.ID).PK, SK: clinicKey(c.ID).SK, Version: 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}}}
-	if c.PublishableKey != "" {
-		k := publishableKey(c.PublishableKey)
-		ops = append(ops, store.Op{Put: &store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: ref}})
+	ref, err := json.Marshal(keyRef{ClinicID: c.ID, Clinic: &c})
+	if err != nil {
+		return err
 	}
-	if c.SecretKeyHash != "" {
-		k := secretKey(c.SecretKeyHash)
-		ops = append(ops, store.Op{Put: &store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: ref}})
+	for attempt := 0; ; attempt++ {
+		ops, err := d.putClinicOps(ctx, c, data, ref)
+		if err != nil {
+			return err
+		}
+		err = d.Store.Transact(ctx, ops...)
+		if !errors.Is(err, store.ErrConditionFailed) || attempt == putClinicRetries {
+			return err
+		}
 	}
-	return d.Store.Transact(ctx, ops...)
+}
+
+// putClinicRetries bounds how often PutClinic reads again after losing a
+// race with another writer of the same clinic.
+const putClinicRetries = 3
+
+// putClinicOps are the writes of PutClinic over the clinic record as it is
+// now: the clinic (one version on), its current keys' records, and the
+// deletion of the records of the keys it had.
+func (d Directory) putClinicOps(ctx context.Context, c Clinic, data, ref []byte) ([]store.Op, error) {
+	k := clinicKey(c.ID)
+	item := store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}
+	cond := store.IfAbsent
+	var old Clinic
+	switch stored, err := d.Store.Get(ctx, k); {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(stored.Data, &old); err != nil {
+			return nil, fmt.Errorf("directory: clinic %s: %w", c.ID, err)
+		}
+		item.Version, cond = stored.Version+1, store.IfVersion(stored.Version)
+	}
+	ops := []store.Op{{Put: &item, Cond: cond}}
+	for _, key := range []struct {
+		now, before string
+		record      func(string) store.Key
+	}{{c.PublishableKey, old.PublishableKey, publishableKey}, {c.SecretKeyHash, old.SecretKeyHash, secretKey}} {
+		if key.now != "" {
+			r := key.record(key.now)
+			ops = append(ops, store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: 1, Data: ref}})
+		}
+		if key.before != "" && key.before != key.now {
+			r := key.record(key.before)
+			ops = append(ops, store.Op{Delete: &r})
+		}
+	}
+	return ops, nil
 }
 
 // PutProvider writes a provider, replacing what was there.
