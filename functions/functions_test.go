@@ -159,7 +159,7 @@ var functionNeeds = map[string]struct {
 	"clinic":   {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}}, // invites
 	"public":   {"app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true}", app.Needs{PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true}},
 	"dispatch": {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}}, // the dispatcher's notifications
-	"sweep":    {"app.Needs{Senders: awsnotify.Senders}", app.Needs{Senders: awsnotify.Senders}},
+	"sweep":    {"app.Needs{}", app.Needs{}},
 	"webhooks": {"app.Needs{}", app.Needs{}},
 	"close":    {"app.Needs{}", app.Needs{}},
 	"signal":   {"app.Needs{}", app.Needs{}},

@@ -14,11 +14,10 @@ import (
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
-	"github.com/goodfaith/goodfaith/internal/notify/awsnotify"
 )
 
 func main() {
-	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{Senders: awsnotify.Senders})
+	a, _, err := app.Build(context.Background(), os.Getenv, app.Needs{})
 	if err != nil {
 		lambdaruntime.Fail("sweep", err)
 	}

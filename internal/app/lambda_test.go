@@ -68,10 +68,10 @@ func TestBuildCallsKMSOnlyWhereNeeded(t *testing.T) {
 // Build (functions/functions_test.go holds each main.go to its own),
 // by the functions that pass them.
 var functionNeeds = map[string]Needs{
-	"patient, webhooks, close, signal": {},
-	"provider":                         {PSOKeys: kmssigner.ReadPSOKeys},
-	"public":                           {PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true},
-	"clinic, dispatch, sweep":          {Senders: awsnotify.Senders},
+	"patient, webhooks, close, signal, sweep": {},
+	"provider":         {PSOKeys: kmssigner.ReadPSOKeys},
+	"public":           {PSOKeys: kmssigner.ReadPSOKeys, RetiredPSOKeys: true},
+	"clinic, dispatch": {Senders: awsnotify.Senders},
 }
 
 // everything is every part, for the tests of what Build reads and wires.
