@@ -8,7 +8,6 @@ package functions_test
 // testdata/events.
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -251,27 +250,10 @@ func awsEnv(tb testing.TB) lambdaEnv {
 type lambdaProc struct {
 	api     *runtimeapi.Server
 	cmd     *exec.Cmd
-	stderr  *syncBuffer
+	stderr  *testenv.LogBuffer
 	started time.Time
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // its exit status, once exited is closed
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startFunction starts functions/<name>'s bootstrap with env (and nothing
@@ -279,7 +261,7 @@ func (s *syncBuffer) String() string {
 func startFunction(tb testing.TB, bins, name string, env map[string]string) *lambdaProc {
 	tb.Helper()
 	api := runtimeapi.New()
-	p := &lambdaProc{api: api, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &lambdaProc{api: api, stderr: &testenv.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(bins, name, "bootstrap"))
 	p.cmd.Dir = filepath.Join(bins, name) // LAMBDA_TASK_ROOT
 	p.cmd.Env = []string{

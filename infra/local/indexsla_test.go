@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/store"
+	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
 // A data folder an older build wrote holds a queued exam without the
@@ -140,7 +140,7 @@ func startAndStop(t *testing.T, dir string, log io.Writer) (served bool, err err
 // returns what the server logged.
 func startAndStopLog(t *testing.T, dir string) string {
 	t.Helper()
-	var log lockedBuffer
+	var log testenv.LogBuffer
 	if served, err := startAndStop(t, dir, &log); !served || err != nil {
 		t.Fatalf("start-up: served %v, run = %v", served, err)
 	}
@@ -180,23 +180,4 @@ type firstWrite struct {
 func (w *firstWrite) Write(p []byte) (int, error) {
 	w.once.Do(func() { close(w.ready) })
 	return len(p), nil
-}
-
-// lockedBuffer is a log destination the server's goroutines may write to
-// while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

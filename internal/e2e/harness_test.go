@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,24 +70,7 @@ var seed = func() directory.Seed {
 
 // logs keeps every log line the servers under test write (at debug level),
 // so tests can assert that no PHI reaches them. E2E_LOG=1 also prints them.
-var logs lockedBuffer
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var logs testenv.LogBuffer
 
 func quietLog() *slog.Logger {
 	var w io.Writer = &logs
