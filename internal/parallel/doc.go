@@ -9,5 +9,7 @@
 // different jobs all at once. Both wait for every job they started and
 // return the jobs' errors joined, in the jobs' order, so a caller that maps
 // the first error (errors.As) sees the one a sequential loop would have
-// returned first.
+// returned first; a lone failure comes back unwrapped, as a sequential call
+// would have returned it. A job's panic is raised again in the caller, so
+// a handler's recovery still answers 500 instead of the process ending.
 package parallel

@@ -8,10 +8,13 @@ import (
 
 // Each calls job(ctx, i) for every i in [0, n), at most limit at once
 // (limit < 1 counts as 1), and waits for all the calls it started. It
-// returns their errors joined in index order. One job's failure does not
-// stop the others; a cancelled ctx stops jobs not yet started, and its
-// error is reported once. Jobs that write results do so into their own
-// index of a slice the caller made, so they need no lock.
+// returns their errors joined in index order (a lone error as it is). One
+// job's failure does not stop the others; a cancelled ctx stops jobs not
+// yet started, and its error is reported once. A job's panic is raised
+// again in the caller once every job has returned, where the caller's own
+// recovery (the HTTP handlers' 500) sees it as if the job had run inline.
+// Jobs that write results do so into their own index of a slice the caller
+// made, so they need no lock.
 func Each(ctx context.Context, n, limit int, job func(ctx context.Context, i int) error) error {
 	if n == 1 { // nothing to overlap: spare the goroutine
 		if err := ctx.Err(); err != nil {
@@ -22,6 +25,7 @@ func Each(ctx context.Context, n, limit int, job func(ctx context.Context, i int
 	limit = max(limit, 1)
 	errs := make([]error, n)
 	var stopped error // ctx's error, when it ended before every job started
+	var p panicked
 	slots := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -33,11 +37,51 @@ func Each(ctx context.Context, n, limit int, job func(ctx context.Context, i int
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
+			defer p.catch()
 			errs[i] = job(ctx, i)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(append(errs, stopped)...)
+	p.raise()
+	return join(append(errs, stopped))
+}
+
+// panicked keeps the first panic of a job for the caller.
+type panicked struct {
+	mu    sync.Mutex
+	set   bool
+	value any
+}
+
+func (p *panicked) catch() {
+	if v := recover(); v != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.set {
+			p.set, p.value = true, v
+		}
+	}
+}
+
+func (p *panicked) raise() {
+	if p.set {
+		panic(p.value)
+	}
+}
+
+// join joins errs in order; a lone error comes back as it is, so a caller
+// sees the very error (and message) a sequential call would have returned.
+func join(errs []error) error {
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 1 {
+		return failed[0]
+	}
+	return errors.Join(failed...)
 }
 
 // Do runs every job at once and waits for all of them; it returns their

@@ -3,6 +3,7 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,17 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	case <-time.After(guard):
 		t.Fatalf("%s never happened", what)
 		panic("unreachable")
+	}
+}
+
+// waitFor is receive for a job's goroutine, which may not call t.Fatal:
+// the job returns the error instead.
+func waitFor(ch <-chan struct{}, what string) error {
+	select {
+	case <-ch:
+		return nil
+	case <-time.After(guard):
+		return fmt.Errorf("%s never happened", what)
 	}
 }
 
@@ -95,7 +107,9 @@ func TestEachJoinsErrorsInJobOrder(t *testing.T) {
 		ran.Add(1)
 		switch i {
 		case 3:
-			receive(t, sevenFailed, "job 7 failing")
+			if err := waitFor(sevenFailed, "job 7 failing"); err != nil {
+				return err
+			}
 			return errThree
 		case 7:
 			defer close(sevenFailed)
@@ -136,6 +150,44 @@ func TestEachStartsNothingAfterCancel(t *testing.T) {
 	}
 }
 
+// TestEachReturnsALoneErrorAsItIs: one failure among many jobs is the
+// error itself, not a wrapper, as a sequential loop would have returned it.
+func TestEachReturnsALoneErrorAsItIs(t *testing.T) {
+	errFive := errors.New("five")
+	err := parallel.Each(context.Background(), 8, 4, func(_ context.Context, i int) error {
+		if i == 5 {
+			return errFive
+		}
+		return nil
+	})
+	if err != errFive {
+		t.Fatalf("err = %#v, want errFive itself", err)
+	}
+}
+
+// TestEachRaisesAJobsPanicInTheCaller: the panic reaches the caller (whose
+// recovery turns it into a 500) instead of ending the process, and only
+// after the other jobs have finished.
+func TestEachRaisesAJobsPanicInTheCaller(t *testing.T) {
+	var ran atomic.Int32
+	defer func() {
+		if p := recover(); p != "job 2 broke" {
+			t.Fatalf("recovered %v, want job 2's panic", p)
+		}
+		if ran.Load() != 4 {
+			t.Fatalf("%d jobs ran before the panic was raised, want all 4", ran.Load())
+		}
+	}()
+	_ = parallel.Each(context.Background(), 4, 4, func(_ context.Context, i int) error {
+		defer ran.Add(1)
+		if i == 2 {
+			panic("job 2 broke")
+		}
+		return nil
+	})
+	t.Fatal("Each returned although a job panicked")
+}
+
 func TestEachOfNothing(t *testing.T) {
 	if err := parallel.Each(context.Background(), 0, 8, func(context.Context, int) error { t.Error("a job ran"); return nil }); err != nil {
 		t.Fatal(err)
@@ -153,12 +205,14 @@ func TestDoRunsEveryJobAtOnce(t *testing.T) {
 	job := func(err error) func(context.Context) error {
 		return func(context.Context) error {
 			all.Done()
-			receive(t, allStarted, "all three jobs started")
+			if err := waitFor(allStarted, "all three jobs started"); err != nil {
+				return err
+			}
 			return err
 		}
 	}
 	err := parallel.Do(context.Background(), job(nil), job(errTwo), job(nil))
-	if !errors.Is(err, errTwo) {
-		t.Fatalf("err = %v, want the second job's", err)
+	if err != errTwo {
+		t.Fatalf("err = %v, want the second job's alone", err)
 	}
 }
