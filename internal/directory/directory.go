@@ -170,70 +170,153 @@ func (d Directory) get(ctx context.Context, k store.Key, into any, code string) 
 	return json.Unmarshal(it.Data, into)
 }
 
-// PutClinic writes a clinic and its key records in one transaction,
-// replacing what was there (seeding is idempotent), and deletes the
-// records of keys the clinic no longer has, so a replaced key stops
-// working at once. The transaction holds only if the clinic record is
-// still the one read (compare-and-set), so two writers at once cannot
-// leave a key record behind; the loser reads again and retries.
+// PutClinic writes a clinic whole, keys included (the seed), with its key
+// records, replacing what was there (seeding is idempotent), and deletes
+// the records of keys it no longer has, so a replaced key stops working at
+// once. A key another clinic holds is refused (409 key_in_use). See
+// writeClinic for how writers at once are kept apart.
 func (d Directory) PutClinic(ctx context.Context, c Clinic) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	ref, err := json.Marshal(keyRef{ClinicID: c.ID, Clinic: &c})
-	if err != nil {
-		return err
-	}
+	_, err := d.writeClinic(ctx, c.ID, func(Clinic, bool) (Clinic, error) { return c, nil })
+	return err
+}
+
+// UpdateClinic changes the clinic's settings: change gets the clinic as
+// stored and edits it (its error is returned, nothing written). The keys
+// stay the stored ones whatever change does, so a settings write racing a
+// key rotation can never bring a replaced key back. It returns the clinic
+// as written.
+func (d Directory) UpdateClinic(ctx context.Context, id string, change func(*Clinic) error) (Clinic, error) {
+	return d.writeClinic(ctx, id, func(stored Clinic, exists bool) (Clinic, error) {
+		if !exists {
+			return Clinic{}, fault.NotFound("clinic_not_found", "not found")
+		}
+		next := stored
+		if err := change(&next); err != nil {
+			return Clinic{}, err
+		}
+		next.ID, next.PublishableKey, next.SecretKeyHash = stored.ID, stored.PublishableKey, stored.SecretKeyHash
+		return next, nil
+	})
+}
+
+// writeClinic reads clinic id, asks next for the clinic to write (given
+// the stored one, and whether there is one), and writes it with its key
+// records in one transaction that holds only if the clinic record and the
+// key records are still as read (compare-and-set); a writer that loses a
+// race reads again and retries, and after putClinicRetries answers 409
+// clinic_changed.
+func (d Directory) writeClinic(ctx context.Context, id string, next func(stored Clinic, exists bool) (Clinic, error)) (Clinic, error) {
 	for attempt := 0; ; attempt++ {
-		ops, err := d.putClinicOps(ctx, c, data, ref)
+		stored, version, err := d.storedClinic(ctx, id)
 		if err != nil {
-			return err
+			return Clinic{}, err
+		}
+		c, err := next(stored, version > 0)
+		if err != nil {
+			return Clinic{}, err
+		}
+		ops, err := d.clinicOps(ctx, c, stored, version)
+		if err != nil {
+			return Clinic{}, err
 		}
 		err = d.Store.Transact(ctx, ops...)
-		if !errors.Is(err, store.ErrConditionFailed) || attempt == putClinicRetries {
-			return err
+		switch {
+		case !errors.Is(err, store.ErrConditionFailed):
+			return c, err
+		case attempt == putClinicRetries:
+			return Clinic{}, fault.Conflict("clinic_changed", "the clinic changed while it was being written; try again")
 		}
 	}
 }
 
-// putClinicRetries bounds how often PutClinic reads again after losing a
-// race with another writer of the same clinic.
+// putClinicRetries bounds how often writeClinic reads again after losing a
+// race with another writer of the same clinic or key.
 const putClinicRetries = 3
 
-// putClinicOps are the writes of PutClinic over the clinic record as it is
-// now: the clinic (one version on), its current keys' records, and the
-// deletion of the records of the keys it had.
-func (d Directory) putClinicOps(ctx context.Context, c Clinic, data, ref []byte) ([]store.Op, error) {
-	k := clinicKey(c.ID)
-	item := store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}
-	cond := store.IfAbsent
-	var old Clinic
-	switch stored, err := d.Store.Get(ctx, k); {
+// storedClinic reads clinic id and its record's version (0: none).
+func (d Directory) storedClinic(ctx context.Context, id string) (Clinic, int64, error) {
+	var c Clinic
+	it, err := d.Store.Get(ctx, clinicKey(id))
+	switch {
 	case errors.Is(err, store.ErrNotFound):
+		return Clinic{}, 0, nil
 	case err != nil:
+		return Clinic{}, 0, err
+	}
+	if err := json.Unmarshal(it.Data, &c); err != nil {
+		return Clinic{}, 0, fmt.Errorf("directory: clinic %s: %w", id, err)
+	}
+	return c, it.Version, nil
+}
+
+// clinicOps are the writes of c over stored (whose record has version;
+// 0: none): the clinic one version on, the records of its keys (each
+// carrying a copy of c), and the deletion of the records of the keys
+// stored had, each conditioned on the record as read.
+func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int64) ([]store.Op, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(stored.Data, &old); err != nil {
-			return nil, fmt.Errorf("directory: clinic %s: %w", c.ID, err)
-		}
-		item.Version, cond = stored.Version+1, store.IfVersion(stored.Version)
+	}
+	ref, err := json.Marshal(keyRef{ClinicID: c.ID, Clinic: &c})
+	if err != nil {
+		return nil, err
+	}
+	k := clinicKey(c.ID)
+	item := store.Item{PK: k.PK, SK: k.SK, Version: version + 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}
+	cond := store.IfAbsent
+	if version > 0 {
+		cond = store.IfVersion(version)
 	}
 	ops := []store.Op{{Put: &item, Cond: cond}}
 	for _, key := range []struct {
 		now, before string
 		record      func(string) store.Key
-	}{{c.PublishableKey, old.PublishableKey, publishableKey}, {c.SecretKeyHash, old.SecretKeyHash, secretKey}} {
+	}{{c.PublishableKey, stored.PublishableKey, publishableKey}, {c.SecretKeyHash, stored.SecretKeyHash, secretKey}} {
 		if key.now != "" {
+			owner, v, err := d.keyOwner(ctx, key.record(key.now))
+			if err != nil {
+				return nil, err
+			}
+			if v > 0 && owner != c.ID {
+				return nil, fault.Conflict("key_in_use", "another clinic holds this key")
+			}
 			r := key.record(key.now)
-			ops = append(ops, store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: 1, Data: ref}})
+			put := store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: v + 1, Data: ref}, Cond: store.IfAbsent}
+			if v > 0 {
+				put.Cond = store.IfVersion(v)
+			}
+			ops = append(ops, put)
 		}
 		if key.before != "" && key.before != key.now {
-			r := key.record(key.before)
-			ops = append(ops, store.Op{Delete: &r})
+			owner, v, err := d.keyOwner(ctx, key.record(key.before))
+			if err != nil {
+				return nil, err
+			}
+			if v > 0 && owner == c.ID { // never another clinic's record
+				r := key.record(key.before)
+				ops = append(ops, store.Op{Delete: &r, Cond: store.IfVersion(v)})
+			}
 		}
 	}
 	return ops, nil
+}
+
+// keyOwner reads key record k: the clinic it names and its version (0:
+// no record).
+func (d Directory) keyOwner(ctx context.Context, k store.Key) (string, int64, error) {
+	it, err := d.Store.Get(ctx, k)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", 0, nil
+	case err != nil:
+		return "", 0, err
+	}
+	var ref keyRef
+	if err := json.Unmarshal(it.Data, &ref); err != nil {
+		return "", 0, fmt.Errorf("directory: key record %s: %w", k.PK, err)
+	}
+	return ref.ClinicID, it.Version, nil
 }
 
 // PutProvider writes a provider, replacing what was there.

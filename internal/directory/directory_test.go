@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -156,6 +157,109 @@ func TestConcurrentKeyReplacementsLeaveOneKeySet(t *testing.T) {
 		}
 		if resolving != 1 {
 			t.Errorf("round %d: %d publishable keys resolve; want exactly the clinic's one", round, resolving)
+		}
+	}
+}
+
+// A settings write changes the settings of the clinic as stored, never its
+// keys: not when the change tries to, and not when a key rotation lands
+// between its read and its write (it reads again and keeps the new keys).
+func TestSettingsWritesNeverBringBackAReplacedKey(t *testing.T) {
+	d, _ := openDirectory(t)
+	ctx := context.Background()
+	if err := d.PutClinic(ctx, Clinic{ID: "clinic_glow", Name: "Glow", PublishableKey: "pk_leaked", SecretKeyHash: "hash_leaked"}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := false
+	got, err := d.UpdateClinic(ctx, "clinic_glow", func(c *Clinic) error {
+		if !rotated { // the operator re-seeds new keys meanwhile
+			rotated = true
+			if err := d.PutClinic(ctx, Clinic{ID: "clinic_glow", Name: "Glow", PublishableKey: "pk_new", SecretKeyHash: "hash_new"}); err != nil {
+				return err
+			}
+		}
+		c.Timezone = "America/Chicago"
+		c.PublishableKey, c.SecretKeyHash = "pk_attacker", "hash_attacker"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PublishableKey != "pk_new" || got.SecretKeyHash != "hash_new" || got.Timezone != "America/Chicago" {
+		t.Fatalf("written %+v; want the new keys and the new time zone", got)
+	}
+	for _, old := range []string{"pk_leaked", "pk_attacker"} {
+		c, err := d.ClinicByPublishableKey(ctx, old)
+		wantKeyNotFound(t, old, c, err)
+	}
+	for _, old := range []string{"hash_leaked", "hash_attacker"} {
+		c, err := d.ClinicBySecretKeyHash(ctx, old)
+		wantKeyNotFound(t, old, c, err)
+	}
+	if c, err := d.ClinicBySecretKeyHash(ctx, "hash_new"); err != nil || c.Timezone != "America/Chicago" {
+		t.Errorf("the new secret key: %+v, %v", c, err)
+	}
+	if _, err := d.UpdateClinic(ctx, "clinic_none", func(*Clinic) error { return nil }); !errors.Is(err, fault.ErrNotFound) {
+		t.Errorf("updating a clinic that does not exist: %v", err)
+	}
+	refused := errors.New("refused")
+	if _, err := d.UpdateClinic(ctx, "clinic_glow", func(c *Clinic) error { c.Timezone = "UTC"; return refused }); !errors.Is(err, refused) {
+		t.Errorf("a change that refuses: %v", err)
+	}
+	if c, _ := d.Clinic(ctx, "clinic_glow"); c.Timezone != "America/Chicago" {
+		t.Errorf("a refused change was written: %+v", c)
+	}
+}
+
+// A key another clinic holds is refused and left with that clinic, and a
+// clinic never deletes another clinic's key record, even one its own old
+// record names.
+func TestAnotherClinicsKeyIsNeitherTakenNorDeleted(t *testing.T) {
+	d, counted := openDirectory(t)
+	ctx := context.Background()
+	if err := d.PutClinic(ctx, Clinic{ID: "clinic_a", PublishableKey: "pk_shared"}); err != nil {
+		t.Fatal(err)
+	}
+	err := d.PutClinic(ctx, Clinic{ID: "clinic_b", PublishableKey: "pk_shared"})
+	var fe *fault.Error
+	if !errors.Is(err, fault.ErrConflict) || !errors.As(err, &fe) || fe.Code != "key_in_use" {
+		t.Fatalf("clinic_b taking clinic_a's key: %v; want 409 key_in_use", err)
+	}
+	if _, err := d.Clinic(ctx, "clinic_b"); !errors.Is(err, fault.ErrNotFound) {
+		t.Errorf("clinic_b was written although its key was refused: %v", err)
+	}
+	if c, err := d.ClinicByPublishableKey(ctx, "pk_shared"); err != nil || c.ID != "clinic_a" {
+		t.Errorf("pk_shared: %+v, %v; want clinic_a's", c, err)
+	}
+	// clinic_c's stored record still names pk_shared (left so by an older
+	// build): moving clinic_c to a new key must not delete clinic_a's record.
+	k := clinicKey("clinic_c")
+	if err := counted.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: []byte(`{"id":"clinic_c","publishable_key":"pk_shared"}`), GSI1PK: "CLINICS", GSI1SK: "clinic_c"}, store.None); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PutClinic(ctx, Clinic{ID: "clinic_c", PublishableKey: "pk_c"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.ClinicByPublishableKey(ctx, "pk_shared"); err != nil || c.ID != "clinic_a" {
+		t.Errorf("pk_shared after clinic_c moved: %+v, %v; want clinic_a's record kept", c, err)
+	}
+}
+
+// A seed in which two clinics share a key is refused before anything is
+// written.
+func TestSeedWithASharedKeyWritesNothing(t *testing.T) {
+	d, _ := openDirectory(t)
+	ctx := context.Background()
+	for _, s := range []Seed{
+		{Clinics: []SeedClinic{{Clinic: Clinic{ID: "clinic_a", PublishableKey: "pk_same"}}, {Clinic: Clinic{ID: "clinic_b", PublishableKey: "pk_same"}}}},
+		{Clinics: []SeedClinic{{Clinic: Clinic{ID: "clinic_a", PublishableKey: "pk_a"}, SecretKey: "sk_same"}, {Clinic: Clinic{ID: "clinic_b", PublishableKey: "pk_b"}, SecretKey: "sk_same"}}},
+	} {
+		err := d.Load(ctx, s, nil, func(k string) string { return "hash:" + k })
+		if err == nil || !strings.Contains(err.Error(), "clinic_a and clinic_b") {
+			t.Errorf("seed %+v: %v; want it refused naming both clinics", s, err)
+		}
+		if _, err := d.Clinic(ctx, "clinic_a"); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("clinic_a was written from a refused seed: %v", err)
 		}
 	}
 }

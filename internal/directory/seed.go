@@ -40,6 +40,9 @@ func ParseSeed(data []byte) (Seed, error) {
 // Load writes every clinic, provider and medical director of the seed. Loading the same seed
 // twice leaves the same records.
 func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret func(string) string) error {
+	if err := s.checkKeysUnique(); err != nil {
+		return err
+	}
 	for _, sc := range s.Clinics {
 		c := sc.Clinic
 		if sc.SecretKey != "" {
@@ -69,6 +72,28 @@ func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret f
 		}
 		if err := d.PutDirector(ctx, m); err != nil {
 			return fmt.Errorf("seed medical director %s: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// checkKeysUnique refuses a seed in which two clinics share a publishable
+// or secret key, before anything is written (PutClinic would refuse the
+// second clinic after writing the first).
+func (s Seed) checkKeysUnique() error {
+	pks, sks := map[string]string{}, map[string]string{}
+	for _, sc := range s.Clinics {
+		for _, k := range []struct {
+			value, what string
+			seen        map[string]string
+		}{{sc.PublishableKey, "publishable_key", pks}, {sc.SecretKey, "secret_key", sks}} {
+			if k.value == "" {
+				continue
+			}
+			if other, dup := k.seen[k.value]; dup && other != sc.ID {
+				return fmt.Errorf("seed: clinics %s and %s have the same %s", other, sc.ID, k.what)
+			}
+			k.seen[k.value] = sc.ID
 		}
 	}
 	return nil

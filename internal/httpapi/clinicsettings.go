@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goodfaith/goodfaith/internal/directory"
 	"github.com/goodfaith/goodfaith/internal/fault"
 )
 
@@ -93,19 +94,19 @@ func (a *api) putClinicSettings(c *call) (reply, error) {
 			return reply{}, fault.Invalid("unknown_field", "branding."+k, "only primary_color can be set")
 		}
 	}
-	cl, err := a.Directory.Clinic(c.r.Context(), c.clinic.ID)
+	// Only the settings change, on the clinic as stored (never its keys).
+	cl, err := a.Directory.UpdateClinic(c.r.Context(), c.clinic.ID, func(cl *directory.Clinic) error {
+		cl.Treatments, cl.Timezone, cl.Branding = in.Treatments, in.Timezone, in.Branding
+		cl.Hours = in.Hours
+		if len(cl.Hours) == 0 {
+			cl.Hours = nil // no hours: open at all times
+		}
+		if err := cl.Validate(a.Exams.Rules); err != nil {
+			return fault.Invalid("invalid_settings", "", err.Error())
+		}
+		return nil
+	})
 	if err != nil {
-		return reply{}, err
-	}
-	cl.Treatments, cl.Timezone, cl.Branding = in.Treatments, in.Timezone, in.Branding
-	cl.Hours = in.Hours
-	if len(cl.Hours) == 0 {
-		cl.Hours = nil // no hours: open at all times
-	}
-	if err := cl.Validate(a.Exams.Rules); err != nil {
-		return reply{}, fault.Invalid("invalid_settings", "", err.Error())
-	}
-	if err := a.Directory.PutClinic(c.r.Context(), cl); err != nil {
 		return reply{}, err
 	}
 	c.clinic = cl
