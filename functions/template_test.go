@@ -223,10 +223,12 @@ var optionalUnset = map[string]string{
 	"AWS_SESSION_TOKEN":     "the runtime's",
 }
 
-// endpointOverride tells the SDK's endpoint variables (AWS_ENDPOINT_URL and
-// AWS_ENDPOINT_URL_<SERVICE>), which the clients read as they are built and
-// only tests set.
-func endpointOverride(name string) bool { return strings.HasPrefix(name, "AWS_ENDPOINT_URL") }
+// endpointOverride tells the SDK's endpoint variables (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_<SERVICE>, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), which
+// the clients read as they are built and only tests set.
+func endpointOverride(name string) bool {
+	return strings.HasPrefix(name, "AWS_ENDPOINT_URL") || name == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+}
 
 func TestTemplateSetsTheEnvironmentFromEnvReads(t *testing.T) {
 	tp := loadTemplate(t)

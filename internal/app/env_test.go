@@ -282,28 +282,35 @@ func TestFromEnvTakesTheRolesCredentials(t *testing.T) {
 }
 
 // The clients find their endpoint overrides in the SDK's documented
-// variables: the service's own, else the global one; none in AWS.
+// variables: the service's own, else the global one, neither when told to
+// ignore them; none in AWS.
 func TestSDKConfigEndpointVariables(t *testing.T) {
-	env := map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:1/kms", "AWS_ENDPOINT_URL_SESV2": "http://127.0.0.1:1/ses"}
-	src := configEnv{getenv: getenvOf(env)}
-	for sdkID, want := range map[string]string{"KMS": env["AWS_ENDPOINT_URL_KMS"], "SESv2": env["AWS_ENDPOINT_URL_SESV2"], "DynamoDB": ""} {
-		got, found, err := src.GetServiceBaseEndpoint(context.Background(), sdkID)
-		if err != nil || got != want || found != (want != "") {
-			t.Errorf("%s: %q, %v, %v; want %q", sdkID, got, found, err, want)
+	endpointOf := func(env map[string]string) string {
+		db := dynamodb.NewFromConfig(sdkConfig(AWSConfig{Region: "us-east-1"}, getenvOf(env)))
+		return aws.ToString(db.Options().BaseEndpoint)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, ""},
+		{map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:1"}, ""},
+		{map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:2"}, "http://127.0.0.1:2"},
+		{map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3"}, "http://127.0.0.1:3"},
+		{map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:2"}, "http://127.0.0.1:2"},
+		{map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, ""},
+	} {
+		if got := endpointOf(tc.env); got != tc.want {
+			t.Errorf("%v: a DynamoDB client's endpoint is %q, want %q", tc.env, got, tc.want)
 		}
 	}
-	env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:2"
-	if got, found, _ := src.GetServiceBaseEndpoint(context.Background(), "Api Gateway"); !found || got != "http://127.0.0.1:2" {
-		t.Errorf("with AWS_ENDPOINT_URL: %q, %v", got, found)
+	// Multi-word SDK ids use underscores.
+	if got, found, _ := (configEnv{getenv: getenvOf(map[string]string{"AWS_ENDPOINT_URL_API_GATEWAY": "http://127.0.0.1:4"})}).GetServiceBaseEndpoint(context.Background(), "API Gateway"); !found || got != "http://127.0.0.1:4" {
+		t.Errorf("API Gateway: %q, %v", got, found)
 	}
-	if got, _, _ := src.GetServiceBaseEndpoint(context.Background(), "KMS"); got != env["AWS_ENDPOINT_URL_KMS"] {
-		t.Errorf("the service's own variable must win over AWS_ENDPOINT_URL: %q", got)
-	}
-	// A client built on the configuration takes it.
-	env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:3"
-	db := dynamodb.NewFromConfig(sdkConfig(AWSConfig{Region: "us-east-1"}, getenvOf(env)))
-	if got := aws.ToString(db.Options().BaseEndpoint); got != "http://127.0.0.1:3" {
-		t.Errorf("a DynamoDB client on the configuration has endpoint %q", got)
+	cfg := sdkConfig(AWSConfig{Region: "us-east-1"}, getenvOf(nil))
+	if cfg.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenSupported || cfg.ResponseChecksumValidation != aws.ResponseChecksumValidationWhenSupported {
+		t.Errorf("checksums %v/%v; want the loader's defaults (when supported)", cfg.RequestChecksumCalculation, cfg.ResponseChecksumValidation)
 	}
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,16 +22,33 @@ import (
 // the loader's run reads shared config files that Lambda does not have.
 // What the functions use of the loader's configuration is
 // kept: the region, those credentials, the per-service endpoint variables
-// (configEnv) and the API options; the clients default the rest (standard
-// retries, the default HTTP client) as they do under the loader.
+// and AWS_ENDPOINT_URL (configEnv), the loader's checksum defaults and the
+// API options; the clients default the rest (standard retries, the default
+// HTTP client) as they do under the loader.
 func sdkConfig(c AWSConfig, getenv func(string) string) aws.Config {
-	return aws.Config{
-		Region:        c.Region,
-		Credentials:   credentialsOf(c),
-		ConfigSources: []any{configEnv{getenv: getenv}},
-		APIOptions:    c.APIOptions,
+	cfg := aws.Config{
+		Region:      c.Region,
+		Credentials: credentialsOf(c),
+		APIOptions:  c.APIOptions,
+		// The loader's defaults: checksums wherever the operation supports
+		// them (S3 requires one on an Object Lock put).
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
+	if ignore, _ := strconv.ParseBool(getenv(envIgnoreEndpointURLs)); !ignore {
+		if u := getenv(envEndpointURL); u != "" {
+			cfg.BaseEndpoint = aws.String(u)
+		}
+		cfg.ConfigSources = []any{configEnv{getenv: getenv}}
+	}
+	return cfg
 }
+
+// The SDK's endpoint variables (configEnv).
+const (
+	envEndpointURL        = "AWS_ENDPOINT_URL"
+	envIgnoreEndpointURLs = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+)
 
 // errNoCredentials is the error of every AWS call when the environment
 // holds no credentials (the SDK's chain fails the first call likewise).
@@ -50,23 +68,20 @@ func credentialsOf(c AWSConfig) aws.CredentialsProvider {
 
 // configEnv answers the clients' question for a configured endpoint (the
 // SDK's ServiceBaseEndpointProvider, which each client asks through
-// aws.Config.ConfigSources) from the SDK's documented variables:
-// AWS_ENDPOINT_URL_<SERVICE>, the service's SDK id in upper case with
-// spaces as underscores (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SESV2),
-// else AWS_ENDPOINT_URL. Tests point clients at loopback servers with them;
-// in AWS they are unset and the clients resolve the regional endpoints.
+// aws.Config.ConfigSources) from the SDK's documented variable
+// AWS_ENDPOINT_URL_<SERVICE>: the service's SDK id in upper case with
+// spaces as underscores (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SESV2).
+// It wins over AWS_ENDPOINT_URL, which sdkConfig sets as every client's
+// BaseEndpoint, and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true turns both
+// off, as under the loader. Tests point clients at loopback servers with
+// them; in AWS they are unset and the clients resolve the regional
+// endpoints.
 type configEnv struct {
 	getenv func(string) string
 }
 
 // GetServiceBaseEndpoint implements the SDK's ServiceBaseEndpointProvider.
 func (e configEnv) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
-	name := "AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
-	if v := e.getenv(name); v != "" {
-		return v, true, nil
-	}
-	if v := e.getenv("AWS_ENDPOINT_URL"); v != "" {
-		return v, true, nil
-	}
-	return "", false, nil
+	v := e.getenv(envEndpointURL + "_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+	return v, v != "", nil
 }
