@@ -16,6 +16,12 @@ import (
 )
 
 func (a *api) patientRoutes(mux *http.ServeMux) {
+	// Every widget load consults the rules and the questionnaires, which
+	// are parsed on first use (a few ms): parse them now, in the
+	// background, so that a cold start's first widget config finds them
+	// ready while it waits on its store reads.
+	go a.Exams.Rules.Preload()
+	go a.Exams.Questionnaires.Preload()
 	a.handle(mux, "GET /v1/widget/config", a.widgetKeyOrPatient, a.widgetConfig)
 	a.handle(mux, "POST /v1/exams", a.widgetKey, a.createExam, idempotent)
 	a.handle(mux, "GET /v1/exams/{id}", a.patient, a.getExam)

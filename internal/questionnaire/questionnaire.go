@@ -182,6 +182,11 @@ var embeddedSet = sync.OnceValue(func() map[string]Questionnaire {
 	return byCategory
 })
 
+// Preload decodes the set now, if it has not been, so that a caller that
+// will consult it soon (the widget config) can do so in the background
+// while it waits on other work.
+func (s *Set) Preload() { s.byCategory() }
+
 // For returns the questionnaire of a category.
 func (s *Set) For(category string) (Questionnaire, bool) {
 	q, ok := s.byCategory()[category]

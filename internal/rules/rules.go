@@ -93,26 +93,52 @@ type Set struct {
 	load func() *file // the checked file; Default's is parsed on first use
 }
 
-// Default returns the rules shipped with this build. They are parsed and
-// checked on first use, once per process: Parse resolves every state and
-// category, which a Lambda function whose requests never consult the rules
-// (the JWKS, signaling, webhooks) should not pay for at every cold start.
-// The package tests parse them, so bad data fails the tests, not a request.
+// Default returns the rules shipped with this build. They are decoded on
+// first use (or Preload), once per process: a Lambda function whose
+// requests never consult the rules (the JWKS, signaling, webhooks) should
+// not pay for them at every cold start. The package tests check them with
+// Parse, which also resolves every state and category, so bad data fails
+// the tests, not a request.
 func Default() *Set { return &Set{load: embeddedFile} }
 
 var embeddedFile = sync.OnceValue(func() *file {
-	s, err := Parse(embedded)
+	// Decoded only: resolving every state and category, as Parse does to
+	// check a file, is the package tests' job for the embedded one
+	// (TestEmbeddedRulesParse), not every cold start's.
+	f, err := decode(embedded)
 	if err != nil {
 		panic("rules: embedded data is invalid: " + err.Error()) // caught by the package tests
 	}
-	return s.load()
+	return f
 })
 
 // data is the set's rules file.
 func (s *Set) data() *file { return s.load() }
 
+// Preload parses the set now, if it has not been, so that a caller that
+// will consult it soon (the widget config) can do so in the background
+// while it waits on other work.
+func (s *Set) Preload() { s.load() }
+
 // Parse loads and checks a rules file.
 func Parse(data []byte) (*Set, error) {
+	f, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{load: func() *file { return f }}
+	for state := range f.States {
+		for cat := range f.Categories {
+			if _, err := s.Resolve(state, cat, time.Now()); err != nil && !isBlocked(err) {
+				return nil, fmt.Errorf("rules: %s/%s: %w", state, cat, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// decode reads a rules file and checks its shape and provenance.
+func decode(data []byte) (*file, error) {
 	var f file
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -125,15 +151,7 @@ func Parse(data []byte) (*Set, error) {
 			return nil, err
 		}
 	}
-	s := &Set{load: func() *file { return &f }}
-	for state := range f.States {
-		for cat := range f.Categories {
-			if _, err := s.Resolve(state, cat, time.Now()); err != nil && !isBlocked(err) {
-				return nil, fmt.Errorf("rules: %s/%s: %w", state, cat, err)
-			}
-		}
-	}
-	return s, nil
+	return &f, nil
 }
 
 // checkProvenance requires every state entry to say whether its law is

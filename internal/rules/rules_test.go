@@ -11,6 +11,14 @@ import (
 
 var nov2026 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
+// The embedded rules pass Parse's checks (every state and category
+// resolves today), which Default leaves to this test.
+func TestEmbeddedRulesParse(t *testing.T) {
+	if _, err := Parse(embedded); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEveryStateAndCategoryResolves(t *testing.T) {
 	s := Default()
 	if got := len(s.States()); got != 51 {
