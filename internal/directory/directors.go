@@ -49,21 +49,55 @@ func (m MedicalDirector) Validate() error {
 	return nil
 }
 
-// PutDirector writes a director and indexes them under each clinic,
-// replacing what was there. Clinics removed from the list keep a stale
-// index item that ClinicDirectors filters out.
+// PutDirector writes a director and indexes them under each clinic, each
+// index item carrying a copy of the director so that listing a clinic's
+// directors (every readiness check, every widget load) is one query; it
+// deletes the index items of clinics the director no longer serves, in the
+// same transaction. The transaction holds only if the director record is
+// still the one read (compare-and-set, retried), so writers at once cannot
+// leave a stale copy behind.
 func (d Directory) PutDirector(ctx context.Context, m MedicalDirector) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	k := directorKey(m.ID)
-	ops := []store.Op{{Put: &store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: data}}}
-	for _, c := range m.Clinics {
-		ck := clinicDirectorKey(c, m.ID)
-		ops = append(ops, store.Op{Put: &store.Item{PK: ck.PK, SK: ck.SK, Version: 1, Data: []byte(`{}`)}})
+	for attempt := 0; ; attempt++ {
+		var stored MedicalDirector
+		item := store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: data}
+		cond := store.IfAbsent
+		switch it, err := d.Store.Get(ctx, k); {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			if err := json.Unmarshal(it.Data, &stored); err != nil {
+				return fmt.Errorf("directory: director %s: %w", m.ID, err)
+			}
+			item.Version, cond = it.Version+1, store.IfVersion(it.Version)
+		}
+		ops := []store.Op{{Put: &item, Cond: cond}}
+		for i, c := range m.Clinics {
+			if slices.Contains(m.Clinics[:i], c) {
+				continue // listed twice: one item (a transaction may not write an item twice)
+			}
+			ck := clinicDirectorKey(c, m.ID)
+			ops = append(ops, store.Op{Put: &store.Item{PK: ck.PK, SK: ck.SK, Version: 1, Data: data}})
+		}
+		for i, c := range stored.Clinics {
+			if !m.Directs(c) && !slices.Contains(stored.Clinics[:i], c) {
+				ck := clinicDirectorKey(c, m.ID)
+				ops = append(ops, store.Op{Delete: &ck})
+			}
+		}
+		err := d.Store.Transact(ctx, ops...)
+		switch {
+		case !errors.Is(err, store.ErrConditionFailed):
+			return err
+		case attempt == casRetries:
+			return fault.Conflict("director_changed", "the medical director changed while being written; try again")
+		}
 	}
-	return d.Store.Transact(ctx, ops...)
 }
 
 // Director returns a director by id (fault.ErrNotFound when unknown).
@@ -72,7 +106,10 @@ func (d Directory) Director(ctx context.Context, id string) (MedicalDirector, er
 	return m, d.get(ctx, directorKey(id), &m, "director_not_found")
 }
 
-// ClinicDirectors lists the clinic's medical directors.
+// ClinicDirectors lists the clinic's medical directors: one query of the
+// clinic's index items, which carry the directors (PutDirector); an item
+// of an older build, without the copy, is resolved by reading the
+// director.
 func (d Directory) ClinicDirectors(ctx context.Context, clinicID string) ([]MedicalDirector, error) {
 	page, err := d.Store.Query(ctx, store.Query{Index: store.Primary, PK: "CLINIC#" + clinicID, SKPrefix: "DIRECTOR#"})
 	if err != nil {
@@ -80,12 +117,16 @@ func (d Directory) ClinicDirectors(ctx context.Context, clinicID string) ([]Medi
 	}
 	out := []MedicalDirector{}
 	for _, it := range page.Items {
-		m, err := d.Director(ctx, it.SK[len("DIRECTOR#"):])
-		if errors.Is(err, fault.ErrNotFound) {
-			continue
+		var m MedicalDirector
+		if err := json.Unmarshal(it.Data, &m); err != nil {
+			return nil, fmt.Errorf("directory: %s %s: %w", it.PK, it.SK, err)
 		}
-		if err != nil {
-			return nil, err
+		if m.ID == "" { // an index item of an older build: no copy, and maybe stale
+			if m, err = d.Director(ctx, it.SK[len("DIRECTOR#"):]); errors.Is(err, fault.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
 		}
 		if m.Directs(clinicID) {
 			out = append(out, m)

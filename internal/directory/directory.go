@@ -203,7 +203,7 @@ func (d Directory) UpdateClinic(ctx context.Context, id string, change func(*Cli
 // the stored one, and whether there is one), and writes it with its key
 // records in one transaction that holds only if the clinic record and the
 // key records are still as read (compare-and-set); a writer that loses a
-// race reads again and retries, and after putClinicRetries answers 409
+// race reads again and retries, and after casRetries answers 409
 // clinic_changed.
 func (d Directory) writeClinic(ctx context.Context, id string, next func(stored Clinic, exists bool) (Clinic, error)) (Clinic, error) {
 	for attempt := 0; ; attempt++ {
@@ -223,15 +223,16 @@ func (d Directory) writeClinic(ctx context.Context, id string, next func(stored 
 		switch {
 		case !errors.Is(err, store.ErrConditionFailed):
 			return c, err
-		case attempt == putClinicRetries:
+		case attempt == casRetries:
 			return Clinic{}, fault.Conflict("clinic_changed", "the clinic changed while it was being written; try again")
 		}
 	}
 }
 
-// putClinicRetries bounds how often writeClinic reads again after losing a
-// race with another writer of the same clinic or key.
-const putClinicRetries = 3
+// casRetries bounds how often a directory write (writeClinic,
+// PutDirector) reads again after losing a race with another writer of the
+// same record.
+const casRetries = 3
 
 // storedClinic reads clinic id and its record's version (0: none).
 func (d Directory) storedClinic(ctx context.Context, id string) (Clinic, int64, error) {

@@ -263,3 +263,48 @@ func TestSeedWithASharedKeyWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A clinic's directors are listed in one query (each index item carries
+// the director); a director who stops serving a clinic leaves its list at
+// once, and an index item of an older build (no copy) still resolves, only
+// while the director serves the clinic.
+func TestClinicDirectorsInOneQuery(t *testing.T) {
+	d, counted := openDirectory(t)
+	ctx := context.Background()
+	md := MedicalDirector{ID: "md_1", Name: "Dr One", Credential: "MD", Clinics: []string{"clinic_a", "clinic_b", "clinic_a"}}
+	if err := d.PutDirector(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	before := counted.gets.Load()
+	got, err := d.ClinicDirectors(ctx, "clinic_a")
+	if err != nil || len(got) != 1 || got[0].Name != "Dr One" {
+		t.Fatalf("clinic_a's directors: %+v, %v", got, err)
+	}
+	if n := counted.gets.Load() - before; n != 0 {
+		t.Errorf("listing the directors read %d director records; want none (the index items carry them)", n)
+	}
+	md.Name, md.Clinics = "Dr One, MD", []string{"clinic_b"}
+	if err := d.PutDirector(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.ClinicDirectors(ctx, "clinic_a"); err != nil || len(got) != 0 {
+		t.Errorf("clinic_a after the director left: %+v, %v; want none", got, err)
+	}
+	if got, err := d.ClinicDirectors(ctx, "clinic_b"); err != nil || len(got) != 1 || got[0].Name != "Dr One, MD" {
+		t.Errorf("clinic_b: %+v, %v; want the director as last written", got, err)
+	}
+	// Older builds wrote "{}" index items and left them when a director
+	// left a clinic.
+	for _, c := range []string{"clinic_a", "clinic_b"} {
+		k := clinicDirectorKey(c, md.ID)
+		if err := counted.Store.Put(ctx, store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: []byte(`{}`)}, store.None); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := d.ClinicDirectors(ctx, "clinic_a"); err != nil || len(got) != 0 {
+		t.Errorf("a stale older index item of clinic_a: %+v, %v; want none", got, err)
+	}
+	if got, err := d.ClinicDirectors(ctx, "clinic_b"); err != nil || len(got) != 1 || got[0].ID != md.ID {
+		t.Errorf("an older index item of clinic_b: %+v, %v; want the director", got, err)
+	}
+}
