@@ -10,7 +10,8 @@ import (
 // (limit < 1 counts as 1), and waits for all the calls it started. It
 // returns their errors joined in index order (a lone error as it is). One
 // job's failure does not stop the others; a cancelled ctx stops jobs not
-// yet started, and its error is reported once. A job's panic is raised
+// yet started, and its error is added once for them (jobs under way that
+// see it return it too). A job's panic is raised
 // again in the caller once every job has returned, where the caller's own
 // recovery (the HTTP handlers' 500) sees it as if the job had run inline.
 // Jobs that write results do so into their own index of a slice the caller
