@@ -35,6 +35,12 @@ func clinicDirectorKey(clinicID, directorID string) store.Key {
 	return store.Key{PK: "CLINIC#" + clinicID, SK: "DIRECTOR#" + directorID}
 }
 
+// MaxDirectorClinics bounds the clinics one director serves, so that
+// PutDirector's transaction (the director, an index item per clinic, and
+// the deletion of the items of as many clinics left) stays within
+// store.MaxTransactOps.
+const MaxDirectorClinics = 12
+
 // Validate checks a director record before it is stored.
 func (m MedicalDirector) Validate() error {
 	if m.ID == "" || m.Name == "" {
@@ -45,6 +51,9 @@ func (m MedicalDirector) Validate() error {
 	}
 	if len(m.Clinics) == 0 {
 		return fmt.Errorf("medical director %s: directs no clinic", m.ID)
+	}
+	if n := len(slices.Compact(slices.Sorted(slices.Values(m.Clinics)))); n > MaxDirectorClinics {
+		return fmt.Errorf("medical director %s: directs %d clinics; at most %d", m.ID, n, MaxDirectorClinics)
 	}
 	return nil
 }

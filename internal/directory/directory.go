@@ -270,17 +270,40 @@ func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int6
 		cond = store.IfVersion(version)
 	}
 	ops := []store.Op{{Put: &item, Cond: cond}}
+	checked := map[string]bool{} // owners whose records the transaction checks (once each)
 	for _, key := range []struct {
 		now, before string
 		record      func(string) store.Key
-	}{{c.PublishableKey, stored.PublishableKey, publishableKey}, {c.SecretKeyHash, stored.SecretKeyHash, secretKey}} {
+		holds       func(Clinic, string) bool
+	}{
+		{c.PublishableKey, stored.PublishableKey, publishableKey, func(o Clinic, k string) bool { return o.PublishableKey == k }},
+		{c.SecretKeyHash, stored.SecretKeyHash, secretKey, func(o Clinic, k string) bool { return o.SecretKeyHash == k }},
+	} {
 		if key.now != "" {
 			owner, v, err := d.keyOwner(ctx, key.record(key.now))
 			if err != nil {
 				return nil, err
 			}
 			if v > 0 && owner != c.ID {
-				return nil, fault.Conflict("key_in_use", "another clinic holds this key")
+				// A record another clinic's key left behind (older builds
+				// kept replaced keys' records) is taken over, on condition
+				// that the owner is still as read: it no longer holds the key.
+				o, ov, err := d.storedClinic(ctx, owner)
+				if err != nil {
+					return nil, err
+				}
+				if ov > 0 && key.holds(o, key.now) {
+					return nil, fault.Conflict("key_in_use", "another clinic holds this key")
+				}
+				if !checked[owner] {
+					checked[owner] = true
+					ok := clinicKey(owner)
+					check := store.Op{Check: &ok, Cond: store.IfAbsent}
+					if ov > 0 {
+						check.Cond = store.IfVersion(ov)
+					}
+					ops = append(ops, check)
+				}
 			}
 			r := key.record(key.now)
 			put := store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: v + 1, Data: ref}, Cond: store.IfAbsent}

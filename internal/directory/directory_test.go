@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/fault"
+	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
 )
@@ -306,5 +308,131 @@ func TestClinicDirectorsInOneQuery(t *testing.T) {
 	}
 	if got, err := d.ClinicDirectors(ctx, "clinic_b"); err != nil || len(got) != 1 || got[0].ID != md.ID {
 		t.Errorf("an older index item of clinic_b: %+v, %v; want the director", got, err)
+	}
+}
+
+// Two clinics claiming one key at once: exactly one gets it.
+func TestConcurrentClaimsOfOneKeyLeaveOneOwner(t *testing.T) {
+	d, _ := openDirectory(t)
+	ctx := context.Background()
+	for round := range 20 {
+		pk := fmt.Sprintf("pk_race_%d", round)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = d.PutClinic(ctx, Clinic{ID: fmt.Sprintf("c_%d_%d", round, w), PublishableKey: pk})
+			}()
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: both or neither took the key: %v", round, errs)
+		}
+		winner := fmt.Sprintf("c_%d_%d", round, map[bool]int{true: 0, false: 1}[errs[0] == nil])
+		if c, err := d.ClinicByPublishableKey(ctx, pk); err != nil || c.ID != winner {
+			t.Fatalf("round %d: %s resolves to %q, %v; want %s", round, pk, c.ID, err, winner)
+		}
+	}
+}
+
+// Two writes of one director at once: each clinic lists the director
+// exactly when the stored record directs it.
+func TestConcurrentDirectorWritesLeaveNoStaleCopy(t *testing.T) {
+	d, _ := openDirectory(t)
+	ctx := context.Background()
+	for round := range 20 {
+		id := fmt.Sprintf("md_%d", round)
+		if err := d.PutDirector(ctx, MedicalDirector{ID: id, Name: "n", Credential: "MD", Clinics: []string{"x"}}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, clinics := range [][]string{{"x", "y"}, {"z"}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := d.PutDirector(ctx, MedicalDirector{ID: id, Name: "n", Credential: "MD", Clinics: clinics}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		m, err := d.Director(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"x", "y", "z"} {
+			ds, err := d.ClinicDirectors(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := slices.ContainsFunc(ds, func(x MedicalDirector) bool { return x.ID == id })
+			if listed != m.Directs(c) {
+				t.Fatalf("round %d: clinic %s lists the director: %v; the record directs %v", round, c, listed, m.Clinics)
+			}
+		}
+	}
+}
+
+// A key record an older build left behind for a clinic that no longer
+// holds the key is taken over by the clinic that now gets the key; a key
+// its owner still holds is refused.
+func TestLeftBehindKeyRecordIsTakenOver(t *testing.T) {
+	d, counted := openDirectory(t)
+	ctx := context.Background()
+	if err := d.PutClinic(ctx, Clinic{ID: "clinic_old", PublishableKey: "pk_now"}); err != nil {
+		t.Fatal(err)
+	}
+	left := publishableKey("pk_reused")
+	if err := counted.Store.Put(ctx, store.Item{PK: left.PK, SK: left.SK, Version: 1, Data: []byte(`{"clinic_id":"clinic_old"}`)}, store.None); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PutClinic(ctx, Clinic{ID: "clinic_new", PublishableKey: "pk_reused"}); err != nil {
+		t.Fatalf("taking over a left-behind record: %v", err)
+	}
+	if c, err := d.ClinicByPublishableKey(ctx, "pk_reused"); err != nil || c.ID != "clinic_new" {
+		t.Errorf("pk_reused: %+v, %v; want clinic_new", c, err)
+	}
+	err := d.PutClinic(ctx, Clinic{ID: "clinic_third", PublishableKey: "pk_now"})
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Code != "key_in_use" {
+		t.Errorf("taking a key its owner holds: %v; want key_in_use", err)
+	}
+}
+
+// A seed that moves a key from one clinic to another loads whatever the
+// order of the clinics; clinics sharing a secret key, compared hashed, are
+// refused; a director of too many clinics is refused.
+func TestSeedMovesKeysAndChecksHashes(t *testing.T) {
+	d, _ := openDirectory(t)
+	ctx := context.Background()
+	hash := func(k string) string { return "hash:" + k }
+	clinic := func(id, pk string) SeedClinic {
+		return SeedClinic{Clinic: Clinic{ID: id, Name: id, PublishableKey: pk, Treatments: []string{"neurotoxin"}}}
+	}
+	first := Seed{Clinics: []SeedClinic{clinic("clinic_a", "pk_moving"), clinic("clinic_b", "pk_b")}}
+	rs := rules.Default()
+	if err := d.Load(ctx, first, rs, hash); err != nil {
+		t.Fatal(err)
+	}
+	// clinic_b takes pk_moving and is listed before clinic_a, who gives it up.
+	moved := Seed{Clinics: []SeedClinic{clinic("clinic_b", "pk_moving"), clinic("clinic_a", "pk_a")}}
+	if err := d.Load(ctx, moved, rs, hash); err != nil {
+		t.Fatalf("a seed moving a key: %v", err)
+	}
+	if c, err := d.ClinicByPublishableKey(ctx, "pk_moving"); err != nil || c.ID != "clinic_b" {
+		t.Errorf("pk_moving: %+v, %v; want clinic_b", c, err)
+	}
+	hashed := Seed{Clinics: []SeedClinic{{Clinic: Clinic{ID: "clinic_c", SecretKeyHash: "hash:sk_same"}}, {Clinic: Clinic{ID: "clinic_d"}, SecretKey: "sk_same"}}}
+	if err := d.Load(ctx, hashed, rs, hash); err == nil || !strings.Contains(err.Error(), "clinic_c and clinic_d") {
+		t.Errorf("two clinics with one secret key (one given hashed): %v", err)
+	}
+	var many []string
+	for i := range MaxDirectorClinics + 1 {
+		many = append(many, fmt.Sprintf("clinic_%d", i))
+	}
+	if err := (MedicalDirector{ID: "md_busy", Name: "Busy", Credential: "MD", Clinics: many}).Validate(); err == nil {
+		t.Errorf("a director of %d clinics was accepted", len(many))
 	}
 }

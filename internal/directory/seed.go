@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/goodfaith/goodfaith/internal/fault"
 	"github.com/goodfaith/goodfaith/internal/rules"
 )
 
@@ -40,9 +42,7 @@ func ParseSeed(data []byte) (Seed, error) {
 // Load writes every clinic, provider and medical director of the seed. Loading the same seed
 // twice leaves the same records.
 func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret func(string) string) error {
-	if err := s.checkKeysUnique(); err != nil {
-		return err
-	}
+	clinics := make([]Clinic, 0, len(s.Clinics))
 	for _, sc := range s.Clinics {
 		c := sc.Clinic
 		if sc.SecretKey != "" {
@@ -51,12 +51,18 @@ func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret f
 		if c.PriceCents == 0 {
 			c.PriceCents = DefaultPriceCents
 		}
+		clinics = append(clinics, c)
+	}
+	if err := checkKeysUnique(clinics); err != nil {
+		return err
+	}
+	for _, c := range clinics {
 		if err := c.Validate(rs); err != nil {
 			return err
 		}
-		if err := d.PutClinic(ctx, c); err != nil {
-			return fmt.Errorf("seed clinic %s: %w", c.ID, err)
-		}
+	}
+	if err := d.putClinics(ctx, clinics); err != nil {
+		return err
 	}
 	for _, p := range s.Providers {
 		if err := p.Validate(rs); err != nil {
@@ -78,23 +84,50 @@ func (d Directory) Load(ctx context.Context, s Seed, rs *rules.Set, hashSecret f
 }
 
 // checkKeysUnique refuses a seed in which two clinics share a publishable
-// or secret key, before anything is written (PutClinic would refuse the
-// second clinic after writing the first).
-func (s Seed) checkKeysUnique() error {
+// key or a secret key (compared as stored: hashed), before anything is
+// written.
+func checkKeysUnique(clinics []Clinic) error {
 	pks, sks := map[string]string{}, map[string]string{}
-	for _, sc := range s.Clinics {
+	for _, c := range clinics {
 		for _, k := range []struct {
 			value, what string
 			seen        map[string]string
-		}{{sc.PublishableKey, "publishable_key", pks}, {sc.SecretKey, "secret_key", sks}} {
+		}{{c.PublishableKey, "publishable_key", pks}, {c.SecretKeyHash, "secret key", sks}} {
 			if k.value == "" {
 				continue
 			}
-			if other, dup := k.seen[k.value]; dup && other != sc.ID {
-				return fmt.Errorf("seed: clinics %s and %s have the same %s", other, sc.ID, k.what)
+			if other, dup := k.seen[k.value]; dup && other != c.ID {
+				return fmt.Errorf("seed: clinics %s and %s have the same %s", other, c.ID, k.what)
 			}
-			k.seen[k.value] = sc.ID
+			k.seen[k.value] = c.ID
 		}
+	}
+	return nil
+}
+
+// putClinics writes the seed's clinics. A clinic refused because another
+// clinic still holds its key is tried again after the others, so a seed
+// that moves a key from one clinic to another loads in any order; what
+// stays refused once a pass writes nothing more is the error.
+func (d Directory) putClinics(ctx context.Context, clinics []Clinic) error {
+	for len(clinics) > 0 {
+		var refused []Clinic
+		var errs []error
+		for _, c := range clinics {
+			err := d.PutClinic(ctx, c)
+			var fe *fault.Error
+			switch {
+			case errors.As(err, &fe) && fe.Code == "key_in_use":
+				refused = append(refused, c)
+				errs = append(errs, fmt.Errorf("seed clinic %s: %w", c.ID, err))
+			case err != nil:
+				return fmt.Errorf("seed clinic %s: %w", c.ID, err)
+			}
+		}
+		if len(refused) == len(clinics) {
+			return errors.Join(errs...)
+		}
+		clinics = refused
 	}
 	return nil
 }
