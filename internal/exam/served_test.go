@@ -165,7 +165,7 @@ func TestEstimateWaitsOnQueuesReadBeforehand(t *testing.T) {
 			t.Fatal(err)
 		}
 		counted := &countingQueries{Store: h.svc.Store, queues: map[string]int{}}
-		svc := h.svc
+		svc := *h.svc
 		svc.Store = counted
 		reads, err := svc.ReadQueues(ctx, []string{"TX", "CA", "TX"}) // a guess: one state too many, one missing
 		if err != nil {
