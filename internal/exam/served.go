@@ -132,82 +132,37 @@ type StateWait struct {
 // waitParallelism queues at a time): every widget load waits on these
 // reads, one round trip each when made in a row.
 func (s *Service) ExpectedWaits(ctx context.Context, offered map[string]map[string]rules.Exam, videoOpen bool) (map[string]StateWait, error) {
-	return s.EstimateWaits(ctx, offered, videoOpen, QueueReads{})
-}
-
-// QueueReads are the store reads of a wait estimate (ReadQueues): the
-// providers online now and the queue depths of some states.
-type QueueReads struct {
-	online map[string]bool // nil: not read
-	depths map[string]queueCount
-}
-
-type queueCount struct{ all, video int }
-
-// ReadQueues reads the providers online and the queues of states, all at
-// once (at most waitParallelism queues at a time). A caller that knows a
-// superset of the states it will estimate before it knows them exactly
-// (the widget config) reads them alongside its other reads, and passes
-// them to EstimateWaits.
-func (s *Service) ReadQueues(ctx context.Context, states []string) (QueueReads, error) {
-	states = slices.Compact(slices.Sorted(slices.Values(states))) // a fixed order for the joined errors
-	counts := make([]queueCount, len(states))
+	now := s.now()
+	ix, err := s.network(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	states := slices.Sorted(maps.Keys(offered)) // a fixed order for the joined errors
+	type depth struct{ all, video int }
+	depths := make([]depth, len(states))
 	var online map[string]bool
-	err := parallel.Do(ctx,
+	err = parallel.Do(ctx,
 		func(ctx context.Context) (err error) {
 			online, err = presence.OnlineNow(ctx, s.Store, s.Clock)
 			return err
 		},
 		func(ctx context.Context) error {
 			return parallel.Each(ctx, len(states), waitParallelism, func(ctx context.Context, i int) (err error) {
-				counts[i].all, counts[i].video, err = s.queueDepth(ctx, states[i])
+				depths[i].all, depths[i].video, err = s.queueDepth(ctx, states[i])
 				return err
 			})
 		})
 	if err != nil {
-		return QueueReads{}, err
-	}
-	r := QueueReads{online: online, depths: make(map[string]queueCount, len(states))}
-	for i, st := range states {
-		r.depths[st] = counts[i]
-	}
-	return r, nil
-}
-
-// EstimateWaits is ExpectedWaits on reads made beforehand (ReadQueues);
-// what they lack (a state's queue, the providers online) it reads now,
-// so a short guess costs a round trip, never a wrong estimate.
-func (s *Service) EstimateWaits(ctx context.Context, offered map[string]map[string]rules.Exam, videoOpen bool, r QueueReads) (map[string]StateWait, error) {
-	now := s.now()
-	ix, err := s.network(ctx, now)
-	if err != nil {
 		return nil, err
 	}
-	var missing []string
-	for st := range offered {
-		if _, ok := r.depths[st]; !ok {
-			missing = append(missing, st)
-		}
-	}
-	if len(missing) > 0 || r.online == nil {
-		more, err := s.ReadQueues(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		if r.depths == nil {
-			r.depths = map[string]queueCount{}
-		}
-		maps.Copy(r.depths, more.depths)
-		r.online = more.online
-	}
-	live := func(id string) routing.Live { return routing.Live{Online: r.online[id]} }
+	live := func(id string) routing.Live { return routing.Live{Online: online[id]} }
 	pol := s.Queueing()
 	out := map[string]StateWait{}
-	for state, per := range offered {
-		depth, videoDepth := r.depths[state].all, r.depths[state].video
+	for i, state := range states {
+		depth, videoDepth := depths[i].all, depths[i].video
 		all, video := map[string]bool{}, map[string]bool{}
 		videoAllowed := false
-		for t, rule := range per {
+		for t, rule := range offered[state] {
 			for _, c := range ix.Eligible(routing.Request{State: state, Categories: []string{t}, Modality: rules.Async, Rule: rule}, live, int(^uint(0)>>1), true) {
 				all[c.ProviderID] = true
 				if rule.Allows(rules.Video) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -128,60 +127,6 @@ func TestExpectedWaitsReadsQueuesAndPresenceAtOnce(t *testing.T) {
 		waits, err = h.svc.ExpectedWaits(ctx, offered, false)
 		if !errors.Is(err, errFlorida) || waits != nil {
 			t.Fatalf("ExpectedWaits = %v, %v; want no estimate and Florida's error", waits, err)
-		}
-	})
-}
-
-// countingQueries counts the store's index queries of state queues.
-type countingQueries struct {
-	store.Store
-	mu     sync.Mutex
-	queues map[string]int
-}
-
-func (c *countingQueries) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	c.mu.Lock()
-	c.queues[q.PK]++
-	c.mu.Unlock()
-	return c.Store.Query(ctx, q)
-}
-
-// TestEstimateWaitsOnQueuesReadBeforehand: estimates made on queues read
-// beforehand (the widget config reads its candidate states' queues with
-// its other reads) equal ExpectedWaits'; a state the reads lack is read
-// then, and a state read is not read again.
-func TestEstimateWaitsOnQueuesReadBeforehand(t *testing.T) {
-	onBothStores(t, func(h *queueHarness) {
-		t, ctx := h.t, h.t.Context()
-		h.queued("TX", "async", "neurotoxin")
-		h.queued("TX", "video", "neurotoxin")
-		h.queued("FL", "async", "neurotoxin")
-		if _, err := presence.Set(ctx, h.svc.Store, h.clk, "tx_md", true); err != nil {
-			t.Fatal(err)
-		}
-		offered := neurotoxinOffered(t, h.svc, "TX", "FL")
-		want, err := h.svc.ExpectedWaits(ctx, offered, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		counted := &countingQueries{Store: h.svc.Store, queues: map[string]int{}}
-		svc := *h.svc
-		svc.Store = counted
-		reads, err := svc.ReadQueues(ctx, []string{"TX", "CA", "TX"}) // a guess: one state too many, one missing
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := svc.EstimateWaits(ctx, offered, true, reads)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("estimates on reads made beforehand\n%+v\nwant ExpectedWaits'\n%+v", got, want)
-		}
-		for _, st := range []string{"TX", "FL", "CA"} {
-			if n := counted.queues[QueueIndexPK(st)]; n != 1 {
-				t.Errorf("%s's queue read %d times; want once", st, n)
-			}
 		}
 	})
 }

@@ -22,7 +22,7 @@ func (a *api) patientRoutes(mux *http.ServeMux) {
 	// ready while it waits on its store reads.
 	go a.Exams.Rules.Preload()
 	go a.Exams.Questionnaires.Preload()
-	a.handle(mux, "GET /v1/widget/config", a.withNetwork(a.widgetKeyOrPatient), a.widgetConfig)
+	a.handle(mux, "GET /v1/widget/config", a.widgetKeyOrPatient, a.widgetConfig)
 	a.handle(mux, "POST /v1/exams", a.widgetKey, a.createExam, idempotent)
 	a.handle(mux, "GET /v1/exams/{id}", a.patient, a.getExam)
 	a.handle(mux, "PUT /v1/exams/{id}/intake", a.patient, a.putIntake)
@@ -30,16 +30,6 @@ func (a *api) patientRoutes(mux *http.ServeMux) {
 	a.handle(mux, "POST /v1/exams/{id}/attachments", a.patient, a.addAttachment, idempotent)
 	a.handle(mux, "POST /v1/exams/{id}/cancel", a.patient, a.cancelExam, idempotent)
 	a.handle(mux, "GET /v1/ice-servers", a.patientOrProvider, a.iceServers)
-}
-
-// withNetwork authenticates with auth while it reads the provider index
-// (exam.Service.ReadNetwork, cached for a minute): the widget config needs
-// both and neither waits on the other, so a cold widget load pays one
-// round trip for them. An authentication failure is the answer either way.
-func (a *api) withNetwork(auth authenticator) authenticator {
-	return func(c *call) error {
-		return parallel.Do(c.r.Context(), func(context.Context) error { return auth(c) }, a.Exams.ReadNetwork)
-	}
 }
 
 // widgetKeyOrPatient authenticates the widget config: by the clinic's
@@ -81,29 +71,20 @@ type treatmentView struct {
 func (a *api) widgetConfig(c *call) (reply, error) {
 	rs := a.Exams.Rules
 	now := a.Clock.Now()
-	// The provider index was read with the caller's key (withNetwork). The
-	// config's other reads do not depend on each other, so they go at
+	// The config's first reads do not depend on each other, so they go at
 	// once: a widget load waits one round trip for them instead of several
 	// in a row. The emergency readiness (director.go) narrows
-	// c.clinic.Treatments, which the others do not read (candidates is
-	// computed first); the clinic's tightenings are in clinicrules.go; the
-	// wait estimate's queues are those of the candidate states (wait.go).
-	candidates, err := a.candidateStates(c, now)
-	if err != nil {
-		return reply{}, err
-	}
+	// c.clinic.Treatments, which the others do not read; the clinic's
+	// tightenings are in clinicrules.go; the provider index is the one
+	// a.offer and the wait estimate use (wait.go).
 	var ovs rules.Overrides
-	var queues exam.QueueReads
-	err = parallel.Do(c.r.Context(),
+	err := parallel.Do(c.r.Context(),
 		func(context.Context) error { return a.offeredOnly(c, now) },
 		func(context.Context) (err error) {
 			ovs, err = a.clinicOverrides(c)
 			return err
 		},
-		func(ctx context.Context) (err error) {
-			queues, err = a.Exams.ReadQueues(ctx, candidates)
-			return err
-		},
+		a.Exams.ReadNetwork,
 	)
 	if err != nil {
 		return reply{}, err
@@ -142,7 +123,7 @@ func (a *api) widgetConfig(c *call) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	expectedWait, err := a.expectedWaitView(c, offered, hoursView["video_available"] == true, queues)
+	expectedWait, err := a.expectedWaitView(c, offered, hoursView["video_available"] == true)
 	if err != nil {
 		return reply{}, err
 	}

@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"time"
-
-	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/routing"
 	"github.com/goodfaith/goodfaith/internal/rules"
 )
@@ -23,41 +20,13 @@ func (a *api) offer(c *call, offered map[string]map[string]rules.Exam, st, t str
 	return true, nil
 }
 
-// candidateStates are the states where a provider in the network may take
-// one of the clinic's treatments under the state's own rules. The clinic's
-// tightenings and its emergency readiness only narrow what is offered, so
-// every offered state is among them, and their queues can be read for the
-// wait estimate before the offered states are known (a state missing is
-// read later by exam.EstimateWaits, never estimated wrong).
-func (a *api) candidateStates(c *call, now time.Time) ([]string, error) {
-	rs := a.Exams.Rules
-	var out []string
-	for _, st := range rs.States() {
-		for _, t := range c.clinic.Treatments {
-			ex, err := rs.ForExam(st, []string{t}, now)
-			if err != nil {
-				continue // not examinable there today
-			}
-			served, err := a.Exams.Serves(c.r.Context(), st, []string{t}, ex)
-			if err != nil {
-				return nil, err
-			}
-			if served {
-				out = append(out, st)
-				break
-			}
-		}
-	}
-	return out, nil
-}
-
 // expectedWaitView is the widget config's expected_wait: per offered state,
 // the estimated minutes until a provider claims a new async exam and (when
 // live video is offered there now) a new video exam, from the state's queue
-// depth and the eligible providers online (exam.EstimateWaits on the
-// queues read beforehand). The hours' expected_wait keeps the SLA targets.
-func (a *api) expectedWaitView(c *call, offered map[string]map[string]rules.Exam, videoOpen bool, queues exam.QueueReads) (map[string]any, error) {
-	waits, err := a.Exams.EstimateWaits(c.r.Context(), offered, videoOpen, queues)
+// depth and the eligible providers online (exam.ExpectedWaits). The hours'
+// expected_wait keeps the SLA targets.
+func (a *api) expectedWaitView(c *call, offered map[string]map[string]rules.Exam, videoOpen bool) (map[string]any, error) {
+	waits, err := a.Exams.ExpectedWaits(c.r.Context(), offered, videoOpen)
 	if err != nil {
 		return nil, err
 	}
