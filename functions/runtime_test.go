@@ -32,6 +32,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime"
 	"github.com/goodfaith/goodfaith/internal/lambdaruntime/runtimeapi"
 	"github.com/goodfaith/goodfaith/internal/lambdaschedule"
@@ -175,14 +176,7 @@ func awsEnv(tb testing.TB) lambdaEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, err := os.ReadFile("../testdata/seed/e2e.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	seed := seedtest.E2E(tb)
 	if err := (directory.Directory{Store: home.Store}).Load(ctx, seed, rules.Default(), auth.HashSecretKey); err != nil {
 		tb.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
-	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/lambdahttp"
 	"github.com/goodfaith/goodfaith/internal/signer"
@@ -360,14 +359,7 @@ func TestFromEnvOnDynamoDBLocal(t *testing.T) {
 	if err := dynamo.CreateTable(ctx, home.DB, table); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("../../testdata/seed/e2e.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := seedtest.E2E(t)
 	if err := a.LoadSeed(ctx, seed); err != nil {
 		t.Fatal(err)
 	}

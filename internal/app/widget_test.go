@@ -6,12 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/clock"
-	"github.com/goodfaith/goodfaith/internal/directory"
+	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 )
 
 // TestPatientHandlerServesTheWidgetAndTheAPI: the patient function's
@@ -29,14 +28,7 @@ func TestPatientHandlerServesTheWidgetAndTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("../../testdata/seed/e2e.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := directory.ParseSeed(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := seedtest.E2E(t)
 	if err := a.LoadSeed(context.Background(), seed); err != nil {
 		t.Fatal(err)
 	}
