@@ -71,21 +71,13 @@ func (d Directory) PutDirector(ctx context.Context, m MedicalDirector) error {
 		return err
 	}
 	k := directorKey(m.ID)
-	for attempt := 0; ; attempt++ {
+	return d.transactCAS(ctx, "director_changed", func() ([]store.Op, error) {
 		var stored MedicalDirector
-		item := store.Item{PK: k.PK, SK: k.SK, Version: 1, Data: data}
-		cond := store.IfAbsent
-		switch it, err := d.Store.Get(ctx, k); {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			if err := json.Unmarshal(it.Data, &stored); err != nil {
-				return fmt.Errorf("directory: director %s: %w", m.ID, err)
-			}
-			item.Version, cond = it.Version+1, store.IfVersion(it.Version)
+		version, err := d.readRecord(ctx, k, &stored)
+		if err != nil {
+			return nil, err
 		}
-		ops := []store.Op{{Put: &item, Cond: cond}}
+		ops := []store.Op{{Put: &store.Item{PK: k.PK, SK: k.SK, Version: version + 1, Data: data}, Cond: casCond(version)}}
 		for i, c := range m.Clinics {
 			if slices.Contains(m.Clinics[:i], c) {
 				continue // listed twice: one item (a transaction may not write an item twice)
@@ -99,14 +91,8 @@ func (d Directory) PutDirector(ctx context.Context, m MedicalDirector) error {
 				ops = append(ops, store.Op{Delete: &ck})
 			}
 		}
-		err := d.Store.Transact(ctx, ops...)
-		switch {
-		case !errors.Is(err, store.ErrConditionFailed):
-			return err
-		case attempt == casRetries:
-			return fault.Conflict("director_changed", "the medical director changed while being written; try again")
-		}
-	}
+		return ops, nil
+	})
 }
 
 // Director returns a director by id (fault.ErrNotFound when unknown).

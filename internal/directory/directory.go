@@ -202,29 +202,39 @@ func (d Directory) UpdateClinic(ctx context.Context, id string, change func(*Cli
 // writeClinic reads clinic id, asks next for the clinic to write (given
 // the stored one, and whether there is one), and writes it with its key
 // records in one transaction that holds only if the clinic record and the
-// key records are still as read (compare-and-set); a writer that loses a
-// race reads again and retries, and after casRetries answers 409
-// clinic_changed.
+// key records are still as read (transactCAS).
 func (d Directory) writeClinic(ctx context.Context, id string, next func(stored Clinic, exists bool) (Clinic, error)) (Clinic, error) {
+	var written Clinic
+	err := d.transactCAS(ctx, "clinic_changed", func() ([]store.Op, error) {
+		var stored Clinic
+		version, err := d.readRecord(ctx, clinicKey(id), &stored)
+		if err != nil {
+			return nil, err
+		}
+		if written, err = next(stored, version > 0); err != nil {
+			return nil, err
+		}
+		return d.clinicOps(ctx, written, stored, version)
+	})
+	return written, err
+}
+
+// transactCAS commits the ops that plan makes from what it reads, each
+// conditioned on the records as read (casCond): a writer that loses a race
+// with another reads again and retries, and after casRetries answers 409
+// with code.
+func (d Directory) transactCAS(ctx context.Context, code string, plan func() ([]store.Op, error)) error {
 	for attempt := 0; ; attempt++ {
-		stored, version, err := d.storedClinic(ctx, id)
+		ops, err := plan()
 		if err != nil {
-			return Clinic{}, err
-		}
-		c, err := next(stored, version > 0)
-		if err != nil {
-			return Clinic{}, err
-		}
-		ops, err := d.clinicOps(ctx, c, stored, version)
-		if err != nil {
-			return Clinic{}, err
+			return err
 		}
 		err = d.Store.Transact(ctx, ops...)
 		switch {
 		case !errors.Is(err, store.ErrConditionFailed):
-			return c, err
+			return err
 		case attempt == casRetries:
-			return Clinic{}, fault.Conflict("clinic_changed", "the clinic changed while it was being written; try again")
+			return fault.Conflict(code, "the record changed while it was being written; try again")
 		}
 	}
 }
@@ -234,20 +244,29 @@ func (d Directory) writeClinic(ctx context.Context, id string, next func(stored 
 // same record.
 const casRetries = 3
 
-// storedClinic reads clinic id and its record's version (0: none).
-func (d Directory) storedClinic(ctx context.Context, id string) (Clinic, int64, error) {
-	var c Clinic
-	it, err := d.Store.Get(ctx, clinicKey(id))
+// readRecord reads record k into into and returns its version; 0 when
+// there is none (into is left as it is).
+func (d Directory) readRecord(ctx context.Context, k store.Key, into any) (int64, error) {
+	it, err := d.Store.Get(ctx, k)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return Clinic{}, 0, nil
+		return 0, nil
 	case err != nil:
-		return Clinic{}, 0, err
+		return 0, err
 	}
-	if err := json.Unmarshal(it.Data, &c); err != nil {
-		return Clinic{}, 0, fmt.Errorf("directory: clinic %s: %w", id, err)
+	if err := json.Unmarshal(it.Data, into); err != nil {
+		return 0, fmt.Errorf("directory: %s %s: %w", k.PK, k.SK, err)
 	}
-	return c, it.Version, nil
+	return it.Version, nil
+}
+
+// casCond is the condition of a write over a record read at version (0:
+// none): that it is still so.
+func casCond(version int64) store.Condition {
+	if version == 0 {
+		return store.IfAbsent
+	}
+	return store.IfVersion(version)
 }
 
 // clinicOps are the writes of c over stored (whose record has version;
@@ -265,11 +284,7 @@ func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int6
 	}
 	k := clinicKey(c.ID)
 	item := store.Item{PK: k.PK, SK: k.SK, Version: version + 1, Data: data, GSI1PK: "CLINICS", GSI1SK: c.ID}
-	cond := store.IfAbsent
-	if version > 0 {
-		cond = store.IfVersion(version)
-	}
-	ops := []store.Op{{Put: &item, Cond: cond}}
+	ops := []store.Op{{Put: &item, Cond: casCond(version)}}
 	checked := map[string]bool{} // owners whose records the transaction checks (once each)
 	for _, key := range []struct {
 		now, before string
@@ -288,7 +303,8 @@ func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int6
 				// A record another clinic's key left behind (older builds
 				// kept replaced keys' records) is taken over, on condition
 				// that the owner is still as read: it no longer holds the key.
-				o, ov, err := d.storedClinic(ctx, owner)
+				var o Clinic
+				ov, err := d.readRecord(ctx, clinicKey(owner), &o)
 				if err != nil {
 					return nil, err
 				}
@@ -298,19 +314,11 @@ func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int6
 				if !checked[owner] {
 					checked[owner] = true
 					ok := clinicKey(owner)
-					check := store.Op{Check: &ok, Cond: store.IfAbsent}
-					if ov > 0 {
-						check.Cond = store.IfVersion(ov)
-					}
-					ops = append(ops, check)
+					ops = append(ops, store.Op{Check: &ok, Cond: casCond(ov)})
 				}
 			}
 			r := key.record(key.now)
-			put := store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: v + 1, Data: ref}, Cond: store.IfAbsent}
-			if v > 0 {
-				put.Cond = store.IfVersion(v)
-			}
-			ops = append(ops, put)
+			ops = append(ops, store.Op{Put: &store.Item{PK: r.PK, SK: r.SK, Version: v + 1, Data: ref}, Cond: casCond(v)})
 		}
 		if key.before != "" && key.before != key.now {
 			owner, v, err := d.keyOwner(ctx, key.record(key.before))
@@ -329,18 +337,9 @@ func (d Directory) clinicOps(ctx context.Context, c, stored Clinic, version int6
 // keyOwner reads key record k: the clinic it names and its version (0:
 // no record).
 func (d Directory) keyOwner(ctx context.Context, k store.Key) (string, int64, error) {
-	it, err := d.Store.Get(ctx, k)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", 0, nil
-	case err != nil:
-		return "", 0, err
-	}
 	var ref keyRef
-	if err := json.Unmarshal(it.Data, &ref); err != nil {
-		return "", 0, fmt.Errorf("directory: key record %s: %w", k.PK, err)
-	}
-	return ref.ClinicID, it.Version, nil
+	v, err := d.readRecord(ctx, k, &ref)
+	return ref.ClinicID, v, err
 }
 
 // PutProvider writes a provider, replacing what was there.
