@@ -137,12 +137,34 @@ func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 	// before this, so the query reads only what is due.
 	due := store.SortableTime(now) + "#~"
 	var rep SweepReport
-	var errs []error
 	q := store.Query{Index: store.ByGSI3, PK: SLAIndexPK, SKAtMost: due, Limit: sweepPage}
+	_, err := s.eachExam(ctx, q, func(_ store.Item, e Exam) (bool, error) {
+		changed, err := s.sweepOne(ctx, e, now) // "" when it wrote nothing
+		switch changed {
+		case Expired:
+			rep.Expired++
+		case Queued:
+			rep.Escalated++
+		}
+		return changed != "", err
+	})
+	return rep, err
+}
+
+// eachExam calls change for every exam that index query q finds (with the
+// item as the index has it), page by page; change reports whether it
+// wrote. A write that lost a race
+// (fault.ErrConflict: the exam was claimed or changed meanwhile) is left
+// to the next run; an item that cannot be read or changed does not stop
+// the others. It returns how many exams were written and the errors,
+// joined; a failed query ends it.
+func (s *Service) eachExam(ctx context.Context, q store.Query, change func(store.Item, Exam) (bool, error)) (int, error) {
+	n := 0
+	var errs []error
 	for {
 		page, err := s.Store.Query(ctx, q)
 		if err != nil {
-			return rep, errors.Join(append(errs, err)...)
+			return n, errors.Join(append(errs, err)...)
 		}
 		for _, it := range page.Items {
 			e, err := FromItem(it)
@@ -150,20 +172,17 @@ func (s *Service) SweepSLA(ctx context.Context) (SweepReport, error) {
 				errs = append(errs, fmt.Errorf("item %s: %w", it.PK, err))
 				continue
 			}
-			changed, err := s.sweepOne(ctx, e, now)
+			wrote, err := change(it, e)
 			switch {
 			case errors.Is(err, fault.ErrConflict):
-				// Claimed or changed meanwhile: the next sweep looks again.
 			case err != nil:
 				errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
-			case changed == Expired:
-				rep.Expired++
-			case changed == Queued:
-				rep.Escalated++
+			case wrote:
+				n++
 			}
 		}
 		if page.Cursor == "" {
-			return rep, errors.Join(errs...)
+			return n, errors.Join(errs...)
 		}
 		q.Cursor = page.Cursor
 	}
@@ -187,34 +206,15 @@ func (s *Service) IndexSLA(ctx context.Context) (int, error) {
 	var errs []error
 	for _, state := range s.Rules.States() {
 		q := store.Query{Index: store.ByGSI2, PK: QueueIndexPK(state), Limit: store.MaxQueryLimit}
-		for {
-			page, err := s.Store.Query(ctx, q)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("state %s: %w", state, err))
-				break
+		indexed, err := s.eachExam(ctx, q, func(it store.Item, e Exam) (bool, error) {
+			if want := e.item(e.version); want.GSI3PK == it.GSI3PK && want.GSI3SK == it.GSI3SK {
+				return false, nil
 			}
-			for _, it := range page.Items {
-				e, err := FromItem(it)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("item %s: %w", it.PK, err))
-					continue
-				}
-				if want := e.item(e.version); want.GSI3PK == it.GSI3PK && want.GSI3SK == it.GSI3SK {
-					continue
-				}
-				err = commit(ctx, s.Store, updateOp(e, e))
-				switch {
-				case errors.Is(err, fault.ErrConflict):
-				case err != nil:
-					errs = append(errs, fmt.Errorf("exam %s: %w", e.ID, err))
-				default:
-					n++
-				}
-			}
-			if page.Cursor == "" {
-				break
-			}
-			q.Cursor = page.Cursor
+			return true, commit(ctx, s.Store, updateOp(e, e))
+		})
+		n += indexed
+		if err != nil {
+			errs = append(errs, fmt.Errorf("state %s: %w", state, err))
 		}
 	}
 	return n, errors.Join(errs...)
