@@ -3,12 +3,12 @@ package kmssigner
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/goodfaith/goodfaith/internal/jwk"
+	"github.com/goodfaith/goodfaith/internal/parallel"
 	"github.com/goodfaith/goodfaith/internal/signer"
 )
 
@@ -20,28 +20,28 @@ import (
 // concurrently: each is a GetPublicKey round trip inside a cold start.
 func ReadPSOKeys(ctx context.Context, cfg aws.Config, keyID string, retiredKeyIDs []string) (signer.Signer, []jwk.Key, error) {
 	client := kms.NewFromConfig(cfg)
+	var current *Signer
 	old := make([]jwk.Key, len(retiredKeyIDs))
-	errs := make([]error, len(retiredKeyIDs))
-	var wg sync.WaitGroup
-	for i, id := range retiredKeyIDs {
-		wg.Go(func() {
-			if old[i], errs[i] = PublicJWK(ctx, client, id); errs[i] != nil {
-				errs[i] = fmt.Errorf("retired key %s: %w", id, errs[i])
+	err := parallel.Each(ctx, len(retiredKeyIDs)+1, len(retiredKeyIDs)+1, func(ctx context.Context, i int) (err error) {
+		if i == 0 {
+			if current, err = New(ctx, client, keyID); err != nil {
+				return fmt.Errorf("key %s: %w", keyID, err)
 			}
-		})
-	}
-	current, err := New(ctx, client, keyID)
-	wg.Wait()
+			return nil
+		}
+		id := retiredKeyIDs[i-1]
+		if old[i-1], err = PublicJWK(ctx, client, id); err != nil {
+			return fmt.Errorf("retired key %s: %w", id, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("key %s: %w", keyID, err)
+		return nil, nil, err
 	}
 	var retired []jwk.Key
-	for i := range old {
-		if errs[i] != nil {
-			return nil, nil, errs[i]
-		}
-		if old[i].Kid != current.KeyID() {
-			retired = append(retired, old[i])
+	for _, k := range old {
+		if k.Kid != current.KeyID() {
+			retired = append(retired, k)
 		}
 	}
 	return current, retired, nil
