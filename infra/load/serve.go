@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -317,7 +318,7 @@ func serve(ctx context.Context, home string, seedJSON []byte, memoryMB int, logw
 	patientSecret := []byte("load-test patient token secret, 32+ bytes long")
 	switch home {
 	case "embedded":
-		local, err := app.OpenLocal(dir, base, clock.System{}, log)
+		local, err := localhome.Open(dir, base, clock.System{}, log)
 		if err != nil {
 			return fail(err)
 		}
@@ -387,7 +388,7 @@ func serve(ctx context.Context, home string, seedJSON []byte, memoryMB int, logw
 
 	mux := http.NewServeMux()
 	if blobs != nil {
-		mux.Handle(app.BlobsPath, blobs)
+		mux.Handle(localhome.BlobsPath, blobs)
 	}
 	mux.Handle("/", m.timeAPI(a.Handler(httpapi.AllAudiences...)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

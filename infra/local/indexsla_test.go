@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/store"
@@ -87,7 +87,7 @@ func TestStartFailsWhenTheSLAIndexCannotBeBuilt(t *testing.T) {
 // build left them.
 func writeItems(t *testing.T, dir string, items ...store.Item) {
 	t.Helper()
-	local, err := app.OpenLocal(dir, "http://127.0.0.1:1", clock.System{}, slog.New(slog.DiscardHandler))
+	local, err := localhome.Open(dir, "http://127.0.0.1:1", clock.System{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func writeItems(t *testing.T, dir string, items ...store.Item) {
 // stopped: the file is not shared).
 func readItem(t *testing.T, dir string, key store.Key) store.Item {
 	t.Helper()
-	local, err := app.OpenLocal(dir, "http://127.0.0.1:1", clock.System{}, slog.New(slog.DiscardHandler))
+	local, err := localhome.Open(dir, "http://127.0.0.1:1", clock.System{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory"
@@ -79,7 +80,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer, clk clock.Clock, 
 	}
 	defer ln.Close() // a failed start-up frees the port; after Serve, already closed
 	base := "http://" + ln.Addr().String()
-	local, err := app.OpenLocal(dataDir, base, clk, log)
+	local, err := localhome.Open(dataDir, base, clk, log)
 	if err != nil {
 		return err
 	}
@@ -144,9 +145,9 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer, clk clock.Clock, 
 	a.RunIntegrations(ctx)
 
 	mux := http.NewServeMux()
-	mux.Handle(app.BlobsPath, local.BlobHandler())
+	mux.Handle(localhome.BlobsPath, local.BlobHandler())
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
-	signaling := a.LocalSignal()
+	signaling := localhome.Signal(a)
 	defer signaling.Close() // after Shutdown: it does not wait for WebSockets
 	mux.Handle(localws.Path, signaling)
 	mux.Handle(widget.Prefix, a.WidgetHandler())

@@ -72,9 +72,9 @@ type App struct {
 	Deps      httpapi.Deps
 	// Integrations are billing, webhooks and invites (integrations.go).
 	Integrations *Integrations
-	// localHub is the local signaling hub once LocalSignal built it, so
-	// that the scheduled connections sweep can tell rooms (signal.go);
-	// atomic because the schedule's goroutine may start first.
+	// localHub is the local signaling hub once LocalHub made it, so that
+	// the scheduled connections sweep can tell rooms (signal.go); atomic
+	// because the schedule's goroutine may start first.
 	localHub atomic.Pointer[connections.Hub]
 }
 

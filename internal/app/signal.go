@@ -5,7 +5,6 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/connections"
 	"github.com/goodfaith/goodfaith/internal/signal"
-	"github.com/goodfaith/goodfaith/internal/signal/localws"
 )
 
 // SignalHandler is the video signaling handler delivering through conns
@@ -17,17 +16,17 @@ func (a *App) SignalHandler(conns connections.Sender) *signal.Handler {
 	}
 }
 
-// LocalSignal is the local server's GET /v1/signal endpoint (mount it at
-// localws.Path; Close it on shutdown).
-func (a *App) LocalSignal() *localws.Endpoint {
-	hub := &connections.Hub{}
-	a.localHub.Store(hub)
-	return &localws.Endpoint{Handler: a.SignalHandler(hub), Hub: hub, IDs: a.Settings.IDs, Log: a.Settings.Log}
+// LocalHub is the in-process hub through which the local home's signaling
+// endpoint delivers (localhome.Signal), created on first use. Once it
+// exists, SweepConnections tells rooms through it.
+func (a *App) LocalHub() *connections.Hub {
+	a.localHub.CompareAndSwap(nil, &connections.Hub{})
+	return a.localHub.Load()
 }
 
 // SweepConnections drops the signaling connection records past their
 // expiry (signal.Handler.SweepConnections). Locally it tells their rooms
-// through the hub of LocalSignal; the AWS sweep function has no
+// through the LocalHub; the AWS sweep function has no
 // Management API client, and needs none: API Gateway closes every
 // connection after two hours, before its record expires (signal.ConnTTL).
 func (a *App) SweepConnections(ctx context.Context) (int, error) {

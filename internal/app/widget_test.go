@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 )
@@ -18,12 +20,12 @@ import (
 // and the blob origin in connect-src, the loader) and the patient API.
 func TestPatientHandlerServesTheWidgetAndTheAPI(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	home, err := OpenLocal(t.TempDir(), "http://127.0.0.1:1", clock.System{}, log)
+	home, err := localhome.Open(t.TempDir(), "http://127.0.0.1:1", clock.System{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer home.Close()
-	a, err := New(home.Ports, Settings{PatientSecret: home.PatientSecret, TokenIssuer: "https://app.goodfaith.test",
+	a, err := app.New(home.Ports, app.Settings{PatientSecret: home.PatientSecret, TokenIssuer: "https://app.goodfaith.test",
 		PublicOrigin: "https://app.goodfaith.test", VerifyBaseURL: "https://app.goodfaith.test/v1/psos/", Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/audit"
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -240,7 +241,7 @@ func openWithClock(t *testing.T, clk clock.Clock) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	local, err := app.OpenLocal(t.TempDir(), base, clk, quietLog())
+	local, err := localhome.Open(t.TempDir(), base, clk, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +545,7 @@ func startWith(t *testing.T, srv *httptest.Server, ports app.Ports, patientSecre
 	}
 	mux := http.NewServeMux()
 	if blobs != nil { // the AWS home's uploads go to MinIO
-		mux.Handle(app.BlobsPath, blobs)
+		mux.Handle(localhome.BlobsPath, blobs)
 	}
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
 	srv.Config.Handler = mux

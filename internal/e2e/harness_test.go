@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -111,7 +112,7 @@ func start(t testing.TB, srv *httptest.Server, ports app.Ports, patientSecret []
 	}
 	mux := http.NewServeMux()
 	if blobs != nil {
-		mux.Handle(app.BlobsPath, blobs)
+		mux.Handle(localhome.BlobsPath, blobs)
 	}
 	mux.Handle("/", a.Handler(httpapi.AllAudiences...))
 	srv.Config.Handler = mux
@@ -124,7 +125,7 @@ func openEmbedded(t testing.TB, consumers bool) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	local, err := app.OpenLocal(t.TempDir(), base, clock.System{}, quietLog())
+	local, err := localhome.Open(t.TempDir(), base, clock.System{}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/audit"
 	"github.com/goodfaith/goodfaith/internal/blob"
 	"github.com/goodfaith/goodfaith/internal/blob/s3blob"
@@ -58,7 +59,7 @@ func openPSOHome(t *testing.T, name string) psoHome {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	if name == "embedded" {
-		local, err := app.OpenLocal(t.TempDir(), base, clock.System{}, quietLog())
+		local, err := localhome.Open(t.TempDir(), base, clock.System{}, quietLog())
 		if err != nil {
 			t.Fatal(err)
 		}

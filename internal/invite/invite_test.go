@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/directory/seedtest"
 	"github.com/goodfaith/goodfaith/internal/exam"
@@ -41,7 +42,7 @@ func (f *flaky) Notify(_ context.Context, m notify.Message) error {
 func TestEachResendSendsNewMessages(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
-	local, err := app.OpenLocal(t.TempDir(), "http://127.0.0.1:1", clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	local, err := localhome.Open(t.TempDir(), "http://127.0.0.1:1", clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

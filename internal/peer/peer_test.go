@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v3"
 	"go.uber.org/goleak"
 
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
@@ -38,7 +39,7 @@ func startServer(t *testing.T, iceCfg *ice.Config) server {
 	t.Helper()
 	f := signaltest.New(t)
 	f.App.Deps.ICE = iceCfg
-	ep := f.App.LocalSignal()
+	ep := localhome.Signal(f.App)
 	mux := http.NewServeMux()
 	mux.Handle(localws.Path, ep)
 	mux.Handle("/", f.App.Handler(httpapi.AllAudiences...))

@@ -104,7 +104,7 @@ type Handler struct {
 	// Live holds the connections, room memberships and ring counts: state
 	// that means nothing once its sockets are closed. In AWS it is the same
 	// table as Store; the local server keeps it in a file it does not fsync
-	// (app.Local), since every local socket dies with the process and a
+	// (localhome.Home), since every local socket dies with the process and a
 	// crash can lose only records a crash makes void. Nil means Store.
 	Live      store.Store
 	Conns     connections.Sender

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/connections"
 	"github.com/goodfaith/goodfaith/internal/signal/localws"
 	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
@@ -23,7 +24,7 @@ func open(t *testing.T) (*localws.Endpoint, *websocket.Conn) {
 	t.Helper()
 	f := signaltest.New(t)
 	id := f.QueuedVideoExam("exam_ws1")
-	ep := f.App.LocalSignal()
+	ep := localhome.Signal(f.App)
 	mux := http.NewServeMux()
 	mux.Handle(localws.Path, ep)
 	srv := httptest.NewServer(mux)

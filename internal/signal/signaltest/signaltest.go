@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goodfaith/goodfaith/internal/app"
+	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/connections"
@@ -110,7 +111,7 @@ func ForEachHome(t *testing.T, fn func(t *testing.T, f *Fixture)) {
 func New(t *testing.T) *Fixture { return NewOn(t, Homes[0]) }
 
 func openEmbedded(t *testing.T, dir string, clk *clock.Fake, log *slog.Logger) (app.Ports, []byte, []store.Scanner) {
-	local, err := app.OpenLocal(dir, "http://127.0.0.1:1", clk, log)
+	local, err := localhome.Open(dir, "http://127.0.0.1:1", clk, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package localhome
 
 import (
 	"crypto/rand"
@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/blob/dirblob"
 	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/notify"
@@ -30,10 +31,10 @@ const (
 // BlobsPath is where the local home serves presigned blob URLs.
 const BlobsPath = "/blobs/"
 
-// Local is the one-machine home: the embedded store, a blob directory, a
+// Home is the one-machine home: the embedded store, a blob directory, a
 // key file, and the outbox notifier, all under one data folder.
-type Local struct {
-	Ports Ports
+type Home struct {
+	Ports app.Ports
 	Store *boltstore.Store
 	// Live is signaling's connections and rooms (Ports.Live): a file of its
 	// own, written without fsync and emptied at every start, because every
@@ -45,9 +46,9 @@ type Local struct {
 	PatientSecret []byte
 }
 
-// OpenLocal opens (creating on first use) the local home in dir. baseURL
-// is where the server is reached (for presigned URLs).
-func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, error) {
+// Open opens (creating on first use) the local home in dir. baseURL is
+// where the server is reached (for presigned URLs).
+func Open(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Home, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 		st.Close()
 		return nil, fmt.Errorf("open signaling store: %w", err)
 	}
-	fail := func(err error) (*Local, error) {
+	fail := func(err error) (*Home, error) {
 		live.Close()
 		st.Close()
 		return nil, err
@@ -88,8 +89,8 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 	if err != nil {
 		return fail(err)
 	}
-	return &Local{
-		Ports:         Ports{Store: st, Live: live, Blobs: blobs, Signer: key, Notifier: notify.Outbox{Store: st, Log: log}},
+	return &Home{
+		Ports:         app.Ports{Store: st, Live: live, Blobs: blobs, Signer: key, Notifier: notify.Outbox{Store: st, Log: log}},
 		Store:         st,
 		Live:          live,
 		Blobs:         blobs,
@@ -98,10 +99,10 @@ func OpenLocal(dir, baseURL string, clk clock.Clock, log *slog.Logger) (*Local, 
 }
 
 // BlobHandler serves presigned uploads and downloads under BlobsPath.
-func (l *Local) BlobHandler() http.Handler { return l.Blobs.Handler() }
+func (h *Home) BlobHandler() http.Handler { return h.Blobs.Handler() }
 
 // Close closes the stores.
-func (l *Local) Close() error { return errors.Join(l.Live.Close(), l.Store.Close()) }
+func (h *Home) Close() error { return errors.Join(h.Live.Close(), h.Store.Close()) }
 
 // secretFile reads a 32-byte secret, creating it (0600) on first use.
 func secretFile(path string) ([]byte, error) {
