@@ -7,11 +7,12 @@ import (
 	"net"
 
 	"github.com/goodfaith/goodfaith/internal/ice"
+	"github.com/goodfaith/goodfaith/internal/ice/turnserver"
 )
 
 // localTURN is the optional in-process TURN server (-turn).
 type localTURN struct {
-	srv *ice.TURNServer
+	srv *turnserver.Server
 	ice *ice.Config
 }
 
@@ -30,7 +31,7 @@ func startTURN(addr string, log *slog.Logger) (*localTURN, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	srv, err := ice.StartTURN(ice.TURNConfig{Listen: addr, RelayIP: ip, Secret: secret, Log: log})
+	srv, err := turnserver.Start(turnserver.Config{Listen: addr, RelayIP: ip, Secret: secret, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("-turn: %w", err)
 	}

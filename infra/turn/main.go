@@ -25,7 +25,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/goodfaith/goodfaith/internal/ice"
+	"github.com/goodfaith/goodfaith/internal/ice/turnserver"
 )
 
 // options are the command line.
@@ -61,7 +61,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	secret, err := readSecret(o.secretFile, os.Getenv("TURN_SECRET"))
 	if err == nil {
-		err = run(ice.TURNConfig{Listen: o.listen, Realm: o.realm, Secret: secret, Log: log}, o.relayIP, o.minPort, o.maxPort)
+		err = run(turnserver.Config{Listen: o.listen, Realm: o.realm, Secret: secret, Log: log}, o.relayIP, o.minPort, o.maxPort)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "turn:", err)
@@ -90,7 +90,7 @@ func readSecret(file, env string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func run(c ice.TURNConfig, relayIP string, minPort, maxPort uint) error {
+func run(c turnserver.Config, relayIP string, minPort, maxPort uint) error {
 	c.RelayIP = net.ParseIP(relayIP)
 	if c.RelayIP == nil {
 		return fmt.Errorf("-relay-ip %q is not an IP address", relayIP)
@@ -99,7 +99,7 @@ func run(c ice.TURNConfig, relayIP string, minPort, maxPort uint) error {
 		return errors.New("-min-port and -max-port must be UDP ports")
 	}
 	c.MinRelayPort, c.MaxRelayPort = uint16(minPort), uint16(maxPort)
-	srv, err := ice.StartTURN(c)
+	srv, err := turnserver.Start(c)
 	if err != nil {
 		return err
 	}

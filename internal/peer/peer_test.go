@@ -21,6 +21,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/httpapi"
 	"github.com/goodfaith/goodfaith/internal/ice"
+	"github.com/goodfaith/goodfaith/internal/ice/turnserver"
 	"github.com/goodfaith/goodfaith/internal/peer"
 	"github.com/goodfaith/goodfaith/internal/signal"
 	"github.com/goodfaith/goodfaith/internal/signal/localws"
@@ -213,7 +214,7 @@ func TestRelayOnlyThroughLoopbackTURN(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	secret := []byte("turn secret shared with the API")
-	turn, err := ice.StartTURN(ice.TURNConfig{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret,
+	turn, err := turnserver.Start(turnserver.Config{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestExpiredTURNCredentialsNeverConnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	secret := []byte("turn secret shared with the API")
-	turn, err := ice.StartTURN(ice.TURNConfig{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret,
+	turn, err := turnserver.Start(turnserver.Config{Listen: "127.0.0.1:0", RelayIP: net.IPv4(127, 0, 0, 1), Secret: secret,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

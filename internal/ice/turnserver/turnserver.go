@@ -1,4 +1,4 @@
-package ice
+package turnserver
 
 import (
 	"errors"
@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/pion/turn/v2"
+
+	"github.com/goodfaith/goodfaith/internal/ice"
 )
 
-// TURNConfig configures a TURN server that accepts the credentials Config
+// Config configures a TURN server that accepts the credentials ice.Config
 // issues.
-type TURNConfig struct {
+type Config struct {
 	// Listen is the UDP address to listen on, e.g. "127.0.0.1:3478"
 	// (":0" style ports pick a free one).
 	Listen string
@@ -28,29 +30,29 @@ type TURNConfig struct {
 	// zero lets the system pick any free port.
 	MinRelayPort, MaxRelayPort uint16
 	Realm                      string // default "goodfaith"
-	Secret                     []byte // shared with Config.Secret
+	Secret                     []byte // shared with ice.Config.Secret
 	Now                        func() time.Time
 	Log                        *slog.Logger
 }
 
-// TURNServer is a running TURN server.
-type TURNServer struct {
+// Server is a running TURN server.
+type Server struct {
 	srv      *turn.Server
 	conn     net.PacketConn
 	accepted atomic.Int64
 	refused  atomic.Int64
 }
 
-// ErrTURNConfig is returned by StartTURN for an unusable configuration.
-var ErrTURNConfig = errors.New("ice: invalid TURN server configuration")
+// ErrConfig is returned by Start for an unusable configuration.
+var ErrConfig = errors.New("turnserver: invalid TURN server configuration")
 
-// StartTURN listens and serves TURN over UDP until Close.
-func StartTURN(c TURNConfig) (*TURNServer, error) {
-	if len(c.Secret) < MinSecretLen || c.RelayIP == nil || c.Listen == "" {
-		return nil, fmt.Errorf("%w: listen address, relay IP and a secret of %d+ bytes are required", ErrTURNConfig, MinSecretLen)
+// Start listens and serves TURN over UDP until Close.
+func Start(c Config) (*Server, error) {
+	if len(c.Secret) < ice.MinSecretLen || c.RelayIP == nil || c.Listen == "" {
+		return nil, fmt.Errorf("%w: listen address, relay IP and a secret of %d+ bytes are required", ErrConfig, ice.MinSecretLen)
 	}
 	if (c.MinRelayPort == 0) != (c.MaxRelayPort == 0) || c.MinRelayPort > c.MaxRelayPort {
-		return nil, fmt.Errorf("%w: relay ports %d-%d: give both ends, lowest first", ErrTURNConfig, c.MinRelayPort, c.MaxRelayPort)
+		return nil, fmt.Errorf("%w: relay ports %d-%d: give both ends, lowest first", ErrConfig, c.MinRelayPort, c.MaxRelayPort)
 	}
 	if c.Realm == "" {
 		c.Realm = "goodfaith"
@@ -71,12 +73,12 @@ func StartTURN(c TURNConfig) (*TURNServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &TURNServer{conn: conn}
+	t := &Server{conn: conn}
 	secret := append([]byte(nil), c.Secret...)
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm: c.Realm,
 		AuthHandler: func(username, realm string, src net.Addr) ([]byte, bool) {
-			pw, err := Check(secret, username, c.Now())
+			pw, err := ice.Check(secret, username, c.Now())
 			if err != nil {
 				t.refused.Add(1)
 				// The username carries an expiry and an opaque id, no PHI.
@@ -99,7 +101,7 @@ func StartTURN(c TURNConfig) (*TURNServer, error) {
 	return t, nil
 }
 
-func relayGenerator(c TURNConfig) turn.RelayAddressGenerator {
+func relayGenerator(c Config) turn.RelayAddressGenerator {
 	if c.MinRelayPort == 0 {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: c.RelayIP, Address: c.RelayBind}
 	}
@@ -107,19 +109,19 @@ func relayGenerator(c TURNConfig) turn.RelayAddressGenerator {
 }
 
 // Addr is the UDP address the server listens on.
-func (t *TURNServer) Addr() net.Addr { return t.conn.LocalAddr() }
+func (t *Server) Addr() net.Addr { return t.conn.LocalAddr() }
 
 // URL is the turn: URL of the server for ICE configuration.
-func (t *TURNServer) URL() string { return "turn:" + t.Addr().String() + "?transport=udp" }
+func (t *Server) URL() string { return "turn:" + t.Addr().String() + "?transport=udp" }
 
 // Accepted counts authenticated requests; Refused counts refused ones.
-func (t *TURNServer) Accepted() int64 { return t.accepted.Load() }
+func (t *Server) Accepted() int64 { return t.accepted.Load() }
 
 // Refused counts requests whose credentials were refused.
-func (t *TURNServer) Refused() int64 { return t.refused.Load() }
+func (t *Server) Refused() int64 { return t.refused.Load() }
 
 // Allocations is the number of live relay allocations.
-func (t *TURNServer) Allocations() int { return t.srv.AllocationCount() }
+func (t *Server) Allocations() int { return t.srv.AllocationCount() }
 
 // Close stops the server and its relays.
-func (t *TURNServer) Close() error { return t.srv.Close() }
+func (t *Server) Close() error { return t.srv.Close() }
