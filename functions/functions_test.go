@@ -1,6 +1,6 @@
 // Package functions_test checks the Lambda functions as a set: that each
-// folder holds only a wiring main.go, that every one cross-compiles for the
-// Lambda runtime, and (template_test.go) that template.yaml deploys exactly
+// folder holds only a wiring main.go, that none links the local home, that
+// every one cross-compiles for the Lambda runtime, and (template_test.go) that template.yaml deploys exactly
 // these functions with what they need.
 package functions_test
 
@@ -91,6 +91,42 @@ func TestEachFunctionIsOnlyAWiringMain(t *testing.T) {
 			}
 			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok != token.IMPORT {
 				t.Errorf("functions/%s/main.go declares a %s; logic belongs in internal/", name, gd.Tok)
+			}
+		}
+	}
+}
+
+// localOnly are packages of the one-machine home and of the local
+// servers. A function never uses them, and a function that linked them
+// would initialize them in each cold start and carry them in its binary.
+var localOnly = []string{
+	"github.com/goodfaith/goodfaith/internal/app/localhome",
+	"github.com/goodfaith/goodfaith/internal/store/boltstore",
+	"github.com/goodfaith/goodfaith/internal/blob/dirblob",
+	"github.com/goodfaith/goodfaith/internal/signal/localws",
+	"github.com/goodfaith/goodfaith/internal/ice/turnserver",
+	"go.etcd.io/bbolt",
+	"github.com/coder/websocket",
+	"github.com/pion/turn/v2",
+}
+
+func TestFunctionsDoNotLinkTheLocalHome(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list the functions' packages: %v", err)
+	}
+	for _, name := range functionNames(t) {
+		out, err := exec.Command(gobin, "list", "-deps", "-tags", "lambda.norpc", "./"+name).Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./functions/%s: %v", name, err)
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, "github.com/goodfaith/goodfaith/internal/app") {
+			t.Fatalf("go list -deps ./functions/%s does not list internal/app: %q", name, deps)
+		}
+		for _, pkg := range localOnly {
+			if slices.Contains(deps, pkg) {
+				t.Errorf("functions/%s links %s, a package of the local home", name, pkg)
 			}
 		}
 	}
