@@ -1,7 +1,7 @@
 // Package functions_test checks the Lambda functions as a set: that each
 // folder holds only a wiring main.go, that none links the local home, that
-// every one cross-compiles for the Lambda runtime, and (template_test.go) that template.yaml deploys exactly
-// these functions with what they need.
+// every one cross-compiles for the Lambda runtime, and (template_test.go)
+// that template.yaml deploys exactly these functions with what they need.
 package functions_test
 
 import (
