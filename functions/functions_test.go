@@ -1,7 +1,8 @@
 // Package functions_test checks the Lambda functions as a set: that each
-// folder holds only a wiring main.go, that none links the local home, that
-// every one cross-compiles for the Lambda runtime, and (template_test.go)
-// that template.yaml deploys exactly these functions with what they need.
+// folder holds only a wiring main.go, that none links what it never uses
+// (the local home, the Streams change feed), that every one cross-compiles
+// for the Lambda runtime, and (template_test.go) that template.yaml deploys
+// exactly these functions with what they need.
 package functions_test
 
 import (
@@ -96,10 +97,12 @@ func TestEachFunctionIsOnlyAWiringMain(t *testing.T) {
 	}
 }
 
-// localOnly are packages of the one-machine home and of the local
-// servers. A function never uses them, and a function that linked them
-// would initialize them in each cold start and carry them in its binary.
-var localOnly = []string{
+// neverInFunctions are packages no function uses: the one-machine home and
+// the local servers, and the change feed that tools read from DynamoDB
+// Streams (a function subscribed to the stream gets its records as events).
+// A function that linked them would initialize them in each cold start and
+// carry them in its binary.
+var neverInFunctions = []string{
 	"github.com/goodfaith/goodfaith/internal/app/localhome",
 	"github.com/goodfaith/goodfaith/internal/store/boltstore",
 	"github.com/goodfaith/goodfaith/internal/blob/dirblob",
@@ -108,9 +111,11 @@ var localOnly = []string{
 	"go.etcd.io/bbolt",
 	"github.com/coder/websocket",
 	"github.com/pion/turn/v2",
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed",
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams",
 }
 
-func TestFunctionsDoNotLinkTheLocalHome(t *testing.T) {
+func TestFunctionsDoNotLinkWhatTheyNeverUse(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command is needed to list the functions' packages: %v", err)
@@ -124,9 +129,9 @@ func TestFunctionsDoNotLinkTheLocalHome(t *testing.T) {
 		if !slices.Contains(deps, "github.com/goodfaith/goodfaith/internal/app") {
 			t.Fatalf("go list -deps ./functions/%s does not list internal/app: %q", name, deps)
 		}
-		for _, pkg := range localOnly {
+		for _, pkg := range neverInFunctions {
 			if slices.Contains(deps, pkg) {
-				t.Errorf("functions/%s links %s, a package of the local home", name, pkg)
+				t.Errorf("functions/%s links %s, which no function uses", name, pkg)
 			}
 		}
 	}

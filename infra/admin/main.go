@@ -32,7 +32,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -153,5 +152,5 @@ func (t tableTarget) open(ctx context.Context) (*dynamo.Store, error) {
 	if _, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}); err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
-	return dynamo.New(db, dynamodbstreams.NewFromConfig(cfg), t.name), nil
+	return dynamo.New(db, t.name), nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/auth"
 	"github.com/goodfaith/goodfaith/internal/directory"
@@ -41,7 +40,7 @@ func newTable(t *testing.T) (endpoint, table string, st *dynamo.Store) {
 	if err := dynamo.CreateTable(t.Context(), db, table); err != nil {
 		t.Fatal(err)
 	}
-	return endpoint, table, dynamo.New(db, dynamodbstreams.New(dynamodbstreams.Options{Region: "us-east-1"}), table)
+	return endpoint, table, dynamo.New(db, table)
 }
 
 func TestSeedLoadsTheDirectoryIntoDynamoDB(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
@@ -348,7 +349,7 @@ func serve(ctx context.Context, home string, seedJSON []byte, memoryMB int, logw
 		if err := s3blob.CreateBucket(ctx, a.S3, name, true); err != nil {
 			return fail(err)
 		}
-		ports, feed = a.Ports, a.Store
+		ports, feed = a.Ports, streamfeed.New(a.Store)
 	default:
 		return fail(fmt.Errorf("-serve %q: want embedded or dynamo", home))
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
@@ -53,7 +52,7 @@ type AWSConfig struct {
 // AWS is the production home.
 type AWS struct {
 	Ports Ports
-	Store *dynamo.Store // also the change feed (DynamoDB Streams)
+	Store *dynamo.Store // its change feed is streamfeed.New(Store)
 	// The clients, for provisioning in tests and tools.
 	DB *dynamodb.Client
 	S3 *s3.Client
@@ -85,11 +84,6 @@ func openAWS(cfg aws.Config, c AWSConfig, sign signer.Signer, senders SenderFact
 			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
 		}
 	})
-	streams := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
-		if c.DynamoDBEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
-		}
-	})
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if c.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.S3Endpoint)
@@ -104,7 +98,7 @@ func openAWS(cfg aws.Config, c AWSConfig, sign signer.Signer, senders SenderFact
 	if err != nil {
 		return nil, err
 	}
-	st := dynamo.New(db, streams, c.Table)
+	st := dynamo.New(db, c.Table)
 	var notifier notify.Notifier = notify.Outbox{Store: st, Log: log}
 	if senders != nil {
 		notifier = notifierWith(senders(cfg, c.Notify), st, clk, log) // notifyenv.go

@@ -2,17 +2,11 @@ package billing_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/goodfaith/goodfaith/internal/billing"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -20,8 +14,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/exam"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
-	"github.com/goodfaith/goodfaith/internal/store/dynamo"
-	"github.com/goodfaith/goodfaith/internal/testenv"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 )
 
 // adapter opens a fresh store of one kind.
@@ -48,24 +41,7 @@ func openBolt(tb testing.TB) store.Store {
 	return st
 }
 
-func openDynamo(tb testing.TB) store.Store {
-	tb.Helper()
-	endpoint := testenv.DynamoDB(tb)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", "")}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	name := "goodfaith-billing-" + hex.EncodeToString(b[:])
-	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return dynamo.New(db, nil, name)
-}
+func openDynamo(tb testing.TB) store.Store { return dynamotest.Open(tb) }
 
 // putClinic stores a clinic and returns it as the directory reads it.
 func putClinic(tb testing.TB, st store.Store, c directory.Clinic) directory.Clinic {

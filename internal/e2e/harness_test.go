@@ -28,6 +28,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
@@ -139,7 +140,7 @@ func openAWS(t testing.TB, consumers bool) *env {
 	t.Helper()
 	a := newAWSApp(t, clock.System{})
 	srv := httptest.NewUnstartedServer(nil)
-	return start(t, srv, a.Ports, awsPatientSecret, a.Store, nil, consumers)
+	return start(t, srv, a.Ports, awsPatientSecret, streamfeed.New(a.Store), nil, consumers)
 }
 
 // awsPatientSecret signs patient tokens on the AWS home.

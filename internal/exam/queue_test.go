@@ -2,19 +2,12 @@ package exam
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/clinicrules"
 	"github.com/goodfaith/goodfaith/internal/clock"
@@ -24,8 +17,7 @@ import (
 	"github.com/goodfaith/goodfaith/internal/rules"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/boltstore"
-	"github.com/goodfaith/goodfaith/internal/store/dynamo"
-	"github.com/goodfaith/goodfaith/internal/testenv"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 )
 
 // The queue, claim, lease and SLA tests run on both store adapters with an
@@ -52,22 +44,7 @@ func openBolt(t *testing.T, clk clock.Clock) store.Store {
 	return st
 }
 
-func openDynamo(t *testing.T, _ clock.Clock) store.Store {
-	endpoint := testenv.DynamoDB(t)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", "")}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	streams := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "goodfaith-exam-" + hex.EncodeToString(b[:])
-	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return dynamo.New(db, streams, name)
-}
+func openDynamo(t *testing.T, _ clock.Clock) store.Store { return dynamotest.Open(t) }
 
 // onBothStores runs fn on each store adapter.
 func onBothStores(t *testing.T, fn func(h *queueHarness)) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/goodfaith/goodfaith/internal/store"
 )
@@ -33,12 +32,13 @@ const (
 	gsi3Name = "gsi3"
 )
 
-// checkpointPrefix starts the partition key of the feed's checkpoint items.
-// Domain keys never start with it; the adapter refuses writes to it through
-// the Store methods, leaves it out of Scan and never delivers its changes.
-const checkpointPrefix = "CHECKPOINT#"
+// CheckpointPrefix starts the partition key of the change feed's
+// checkpoint items (package streamfeed). Domain keys never start with it;
+// the Store methods refuse to write it (PutCheckpoint writes it), Scan
+// leaves it out and ChangesFromEvent leaves out its changes.
+const CheckpointPrefix = "CHECKPOINT#"
 
-func isCheckpointPK(pk string) bool { return strings.HasPrefix(pk, checkpointPrefix) }
+func isCheckpointPK(pk string) bool { return strings.HasPrefix(pk, CheckpointPrefix) }
 
 // errEmptyKey is returned for an item or key whose PK or SK is empty:
 // DynamoDB cannot store an empty string in a key attribute.
@@ -50,7 +50,7 @@ func checkKey(k store.Key) error {
 		return fmt.Errorf("%w (got %q, %q)", errEmptyKey, k.PK, k.SK)
 	}
 	if isCheckpointPK(k.PK) {
-		return fmt.Errorf("dynamo: partition keys starting with %q are reserved for the change feed's checkpoints", checkpointPrefix)
+		return fmt.Errorf("dynamo: partition keys starting with %q are reserved for the change feed's checkpoints", CheckpointPrefix)
 	}
 	return nil
 }
@@ -109,8 +109,9 @@ func keyAttrs(k store.Key) map[string]types.AttributeValue {
 	}
 }
 
-// attrs reads typed attributes out of one of the three shapes an item comes
-// in: the DynamoDB API's, the Streams API's and the Lambda event's.
+// attrs reads typed attributes out of one of the two shapes an item comes
+// in: the DynamoDB API's and the stream's Lambda event's (the Streams API's
+// records are converted to the latter: package streamfeed).
 type attrs interface {
 	// get returns the attribute's type ("S", "N", "B", or another DynamoDB
 	// type name), its value as text for S and N, and its bytes for B.
@@ -133,27 +134,6 @@ func (m tableAttrs) get(name string) (string, string, []byte, bool) {
 	case *types.AttributeValueMemberN:
 		return "N", v.Value, nil, true
 	case *types.AttributeValueMemberB:
-		return "B", "", v.Value, true
-	default:
-		return fmt.Sprintf("%T", av), "", nil, true
-	}
-}
-
-type streamAttrs map[string]streamtypes.AttributeValue
-
-func (m streamAttrs) empty() bool { return len(m) == 0 }
-
-func (m streamAttrs) get(name string) (string, string, []byte, bool) {
-	av, ok := m[name]
-	if !ok {
-		return "", "", nil, false
-	}
-	switch v := av.(type) {
-	case *streamtypes.AttributeValueMemberS:
-		return "S", v.Value, nil, true
-	case *streamtypes.AttributeValueMemberN:
-		return "N", v.Value, nil, true
-	case *streamtypes.AttributeValueMemberB:
 		return "B", "", v.Value, true
 	default:
 		return fmt.Sprintf("%T", av), "", nil, true
@@ -267,8 +247,8 @@ func decodeKey(m attrs) (store.Key, error) {
 	return store.Key{PK: pk, SK: sk}, nil
 }
 
-// buildChange turns one stream record, in whichever shape it came, into a
-// change. skip is true for the feed's own checkpoint records.
+// buildChange turns one stream record (ChangesFromEvent) into a change.
+// skip is true for the feed's own checkpoint records.
 func buildChange(eventName, seq string, at time.Time, keys, oldImage, newImage attrs) (c store.Change, skip bool, err error) {
 	if seq == "" {
 		return store.Change{}, false, errors.New("dynamo: stream record has no sequence number")
@@ -312,23 +292,6 @@ func buildChange(eventName, seq string, at time.Time, keys, oldImage, newImage a
 		return store.Change{}, false, err
 	}
 	return c, false, nil
-}
-
-// changeFromRecord converts a record read from the Streams API.
-func changeFromRecord(r streamtypes.Record) (store.Change, bool, error) {
-	sr := r.Dynamodb
-	if sr == nil {
-		return store.Change{}, false, errors.New("dynamo: stream record without a change")
-	}
-	var seq string
-	if sr.SequenceNumber != nil {
-		seq = *sr.SequenceNumber
-	}
-	var at time.Time
-	if sr.ApproximateCreationDateTime != nil {
-		at = *sr.ApproximateCreationDateTime
-	}
-	return buildChange(string(r.EventName), seq, at, streamAttrs(sr.Keys), streamAttrs(sr.OldImage), streamAttrs(sr.NewImage))
 }
 
 // ChangesFromEvent converts the records of a DynamoDB Streams event, as a

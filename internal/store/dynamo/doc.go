@@ -1,7 +1,7 @@
 // Package dynamo is the DynamoDB adapter of the storage port (package
 // store): a single table with three global secondary indexes, conditional
-// writes as condition expressions, transactions as TransactWriteItems, and
-// the change feed read from DynamoDB Streams.
+// writes as condition expressions, and transactions as TransactWriteItems.
+// Its change feed, read from DynamoDB Streams, is package streamfeed.
 //
 // # Table schema
 //
@@ -41,19 +41,16 @@
 //
 // # Change feed
 //
-// Store.Consume polls the table's stream: DescribeTable for the latest
-// stream, DescribeStream for its shards, GetShardIterator and GetRecords for
-// each shard, parents before children. A change's ID is the stream record's
-// sequence number, which is the same in every delivery and for every
-// consumer. Each consumer's position is kept in the same table as items
-// with pk "CHECKPOINT#<consumer>" and sk "<shard id>" (Data holds the JSON
-// {"seq": …, "done": …}); domain keys never start with "CHECKPOINT#", the
-// Store methods refuse to write such keys, Scan leaves them out and the
-// feed never delivers their changes. Checkpoints carry a ttl a week ahead,
-// so those of shards the stream has dropped expire.
-//
-// In AWS a Lambda function subscribed to the stream can feed the same
-// handlers: ChangesFromEvent turns its events.DynamoDBEvent into changes.
+// The table's stream carries every write. In AWS a Lambda function
+// subscribed to it feeds the handlers: ChangesFromEvent turns its
+// events.DynamoDBEvent into changes. Tools and tests read the stream
+// through package streamfeed, which keeps each consumer's position in the
+// same table as items with pk "CHECKPOINT#<consumer>" (CheckpointPrefix)
+// and sk "<shard id>"; domain keys never start with "CHECKPOINT#", the
+// Store methods but PutCheckpoint refuse to write such keys, Scan leaves
+// them out and ChangesFromEvent leaves out their changes. The package is
+// apart so that the functions, which never read the Streams API, do not
+// link and initialize its client.
 //
 // DynamoDB Streams writes no record for a write that leaves the item exactly
 // as it was, for example a Put of an identical item; versioned writes always

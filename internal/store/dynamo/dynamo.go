@@ -12,33 +12,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/store"
 )
 
-// Compile-time checks that Store implements the port.
+// Compile-time checks that Store implements the port (its change feed is
+// package streamfeed).
 var (
-	_ store.Store      = (*Store)(nil)
-	_ store.ChangeFeed = (*Store)(nil)
-	_ store.Scanner    = (*Store)(nil)
+	_ store.Store   = (*Store)(nil)
+	_ store.Scanner = (*Store)(nil)
 )
 
 // Store is the DynamoDB adapter of the storage port. It is safe for
 // concurrent use.
 type Store struct {
-	db      *dynamodb.Client
-	streams *dynamodbstreams.Client
-	table   string
-	log     *slog.Logger
+	db    *dynamodb.Client
+	table string
+	log   *slog.Logger
 }
 
 // New returns a store over the table, which must have the schema described
-// in the package documentation (CreateTable makes one). streams serves the
-// change feed; it may be nil for a store that never calls Consume.
-func New(db *dynamodb.Client, streams *dynamodbstreams.Client, table string) *Store {
-	return &Store{db: db, streams: streams, table: table, log: slog.Default()}
+// in the package documentation (CreateTable makes one).
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, log: slog.Default()}
 }
+
+// Table is the name of the store's table.
+func (s *Store) Table() string { return s.table }
+
+// Client is the DynamoDB client the store calls.
+func (s *Store) Client() *dynamodb.Client { return s.db }
 
 // conflictRetries bounds how often a write that lost a race with a
 // concurrent transaction (TransactionConflict) is tried again. A write that
@@ -78,8 +81,17 @@ func (s *Store) Put(ctx context.Context, item store.Item, cond store.Condition) 
 	return s.put(ctx, item, cond)
 }
 
-// put writes without the reserved-key check; the feed uses it for
-// checkpoints.
+// PutCheckpoint writes a checkpoint of the change feed (package
+// streamfeed): an item whose partition key starts with CheckpointPrefix,
+// which Put refuses.
+func (s *Store) PutCheckpoint(ctx context.Context, item store.Item) error {
+	if !isCheckpointPK(item.PK) || item.SK == "" {
+		return fmt.Errorf("dynamo: a checkpoint's partition key starts with %q and its sort key is set (got %q, %q)", CheckpointPrefix, item.PK, item.SK)
+	}
+	return s.put(ctx, item, store.None)
+}
+
+// put writes without the reserved-key check (Put, PutCheckpoint).
 func (s *Store) put(ctx context.Context, item store.Item, cond store.Condition) error {
 	expr, err := condition(cond)
 	if err != nil {

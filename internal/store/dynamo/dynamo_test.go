@@ -2,8 +2,6 @@ package dynamo_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,74 +11,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
-	"github.com/goodfaith/goodfaith/internal/testenv"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 )
 
-// clients returns DynamoDB and DynamoDB Streams clients for DynamoDB Local,
-// or skips the test when it is not running.
-func clients(tb testing.TB) (*dynamodb.Client, *dynamodbstreams.Client) {
-	tb.Helper()
-	endpoint := testenv.DynamoDB(tb)
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", ""),
-	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	streams := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	return db, streams
-}
-
-// newTable creates a uniquely named table and deletes it when the test ends.
-func newTable(tb testing.TB, db *dynamodb.Client) string {
-	tb.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	name := "goodfaith-test-" + hex.EncodeToString(b[:])
-	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
-		tb.Fatalf("CreateTable(%s): %v", name, err)
-	}
-	tb.Cleanup(func() {
-		_, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-		if err != nil {
-			tb.Logf("DeleteTable(%s): %v", name, err)
-		}
-	})
-	return name
-}
-
 // open returns a store on a fresh table.
-func open(tb testing.TB) *dynamo.Store {
-	tb.Helper()
-	db, streams := clients(tb)
-	return dynamo.New(db, streams, newTable(tb, db))
-}
-
-func mustPut(t *testing.T, s store.Store, it store.Item, cond store.Condition) {
-	t.Helper()
-	if err := s.Put(t.Context(), it, cond); err != nil {
-		t.Fatalf("Put(%s|%s): %v", it.PK, it.SK, err)
-	}
-}
-
-func sameItem(a, b store.Item) bool {
-	return a.PK == b.PK && a.SK == b.SK && a.GSI1PK == b.GSI1PK && a.GSI1SK == b.GSI1SK &&
-		a.GSI2PK == b.GSI2PK && a.GSI2SK == b.GSI2SK && a.GSI3PK == b.GSI3PK && a.GSI3SK == b.GSI3SK &&
-		a.Version == b.Version &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && string(a.Data) == string(b.Data)
-}
+func open(tb testing.TB) *dynamo.Store { return dynamotest.Open(tb) }
 
 func TestCreateTableIsIdempotent(t *testing.T) {
-	db, _ := clients(t)
-	name := newTable(t, db)
+	db := dynamotest.Client(t)
+	name := dynamotest.NewTable(t, db)
 	if err := dynamo.CreateTable(t.Context(), db, name); err != nil {
 		t.Fatalf("second CreateTable: %v", err)
 	}
@@ -109,7 +53,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 }
 
 func TestCreateTableRefusesAnotherSchema(t *testing.T) {
-	db, _ := clients(t)
+	db := dynamotest.Client(t)
 	name := "goodfaith-test-plain-" + fmt.Sprint(time.Now().UnixNano())
 	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
@@ -139,18 +83,18 @@ func TestItemRoundTrip(t *testing.T) {
 		ExpiresAt: time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC),
 		Data:      []byte{0, 0xff, 0xfe, '{', '}'}, // not UTF-8
 	}
-	mustPut(t, s, full, store.IfAbsent)
+	dynamotest.MustPut(t, s, full, store.IfAbsent)
 	got, err := s.Get(t.Context(), full.Key())
-	if err != nil || !sameItem(got, full) {
+	if err != nil || !dynamotest.SameItem(got, full) {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, full)
 	}
 
 	// A Put replaces the whole item: dropped index keys leave the index,
 	// dropped expiry and data read back empty.
 	bare := store.Item{PK: "EXAM#1", SK: "META", Version: 4}
-	mustPut(t, s, bare, store.IfVersion(3))
+	dynamotest.MustPut(t, s, bare, store.IfVersion(3))
 	got, err = s.Get(t.Context(), bare.Key())
-	if err != nil || !sameItem(got, bare) || !got.ExpiresAt.IsZero() || got.Data != nil {
+	if err != nil || !dynamotest.SameItem(got, bare) || !got.ExpiresAt.IsZero() || got.Data != nil {
 		t.Fatalf("Get after replace = %+v, %v; want %+v", got, err, bare)
 	}
 	page, err := s.Query(t.Context(), store.Query{Index: store.ByGSI1, PK: "CLINIC#7"})
@@ -160,7 +104,7 @@ func TestItemRoundTrip(t *testing.T) {
 
 	// Sub-second expiry is kept to the second.
 	frac := store.Item{PK: "EXAM#2", SK: "META", Version: 1, ExpiresAt: time.Date(2099, 1, 2, 3, 4, 5, 987654321, time.UTC)}
-	mustPut(t, s, frac, store.None)
+	dynamotest.MustPut(t, s, frac, store.None)
 	got, err = s.Get(t.Context(), frac.Key())
 	if err != nil || !got.ExpiresAt.Equal(time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Fatalf("Get = %+v, %v; want ExpiresAt truncated to the second", got, err)
@@ -188,8 +132,8 @@ func TestItemRoundTrip(t *testing.T) {
 	}
 	// An index sort key alone is kept, and the item stays out of the index.
 	skOnly := store.Item{PK: "x", SK: "sk-only", GSI1SK: "s", Version: 1}
-	mustPut(t, s, skOnly, store.None)
-	if got, err := s.Get(t.Context(), skOnly.Key()); err != nil || !sameItem(got, skOnly) {
+	dynamotest.MustPut(t, s, skOnly, store.None)
+	if got, err := s.Get(t.Context(), skOnly.Key()); err != nil || !dynamotest.SameItem(got, skOnly) {
 		t.Errorf("Get = %+v, %v; want %+v", got, err, skOnly)
 	}
 	if err := s.Put(t.Context(), store.Item{PK: "CHECKPOINT#x", SK: "y"}, store.None); err == nil {
@@ -204,7 +148,7 @@ func TestConditions(t *testing.T) {
 	v2 := store.Item{PK: "P", SK: "S", Version: 2, Data: []byte(`{"n":2}`)}
 	missing := store.Key{PK: "P", SK: "none"}
 
-	mustPut(t, s, v1, store.IfAbsent)
+	dynamotest.MustPut(t, s, v1, store.IfAbsent)
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -221,15 +165,15 @@ func TestConditions(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrConditionFailed", tc.name, tc.err)
 		}
 	}
-	if got, err := s.Get(ctx, v1.Key()); err != nil || !sameItem(got, v1) {
+	if got, err := s.Get(ctx, v1.Key()); err != nil || !dynamotest.SameItem(got, v1) {
 		t.Fatalf("after refused writes Get = %+v, %v; want %+v", got, err, v1)
 	}
 	if _, err := s.Get(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("refused write created %v: %v", missing, err)
 	}
 
-	mustPut(t, s, v2, store.IfVersion(1))
-	mustPut(t, s, v2, store.IfExists)
+	dynamotest.MustPut(t, s, v2, store.IfVersion(1))
+	dynamotest.MustPut(t, s, v2, store.IfExists)
 	if err := s.Delete(ctx, missing, store.None); err != nil {
 		t.Errorf("Delete(missing, None) = %v", err)
 	}
@@ -252,7 +196,7 @@ func TestTransact(t *testing.T) {
 	ctx := t.Context()
 	a := store.Item{PK: "T", SK: "a", Version: 1}
 	b := store.Item{PK: "T", SK: "b", Version: 1}
-	mustPut(t, s, a, store.IfAbsent)
+	dynamotest.MustPut(t, s, a, store.IfAbsent)
 
 	a2 := store.Item{PK: "T", SK: "a", Version: 2, Data: []byte("a2")}
 	c := store.Item{PK: "T", SK: "c", Version: 1}
@@ -286,7 +230,7 @@ func TestTransact(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.SortFunc(items, func(x, y store.Item) int { return strings.Compare(x.SK, y.SK) })
-	if len(items) != 2 || !sameItem(items[0], a2) || !sameItem(items[1], c) {
+	if len(items) != 2 || !dynamotest.SameItem(items[0], a2) || !dynamotest.SameItem(items[1], c) {
 		t.Fatalf("state after transactions = %+v, want %+v and %+v", items, a2, c)
 	}
 
@@ -324,7 +268,7 @@ func TestConcurrentWriters(t *testing.T) {
 	ctx := t.Context()
 	for _, useTransact := range []bool{false, true} {
 		key := store.Key{PK: "RACE", SK: fmt.Sprint(useTransact)}
-		mustPut(t, s, store.Item{PK: key.PK, SK: key.SK, Version: 1}, store.IfAbsent)
+		dynamotest.MustPut(t, s, store.Item{PK: key.PK, SK: key.SK, Version: 1}, store.IfAbsent)
 		const writers = 12
 		errs := make([]error, writers)
 		var wg sync.WaitGroup
@@ -358,44 +302,31 @@ func TestConcurrentWriters(t *testing.T) {
 func TestScanHidesCheckpoints(t *testing.T) {
 	s := open(t)
 	it := store.Item{PK: "A", SK: "1", Version: 1}
-	mustPut(t, s, it, store.IfAbsent)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	got := make(chan struct{}, 1)
-	go func() {
-		done <- s.Consume(ctx, "scanner", func(context.Context, []store.Change) error {
-			select {
-			case got <- struct{}{}:
-			default:
-			}
-			return nil
-		})
-	}()
-	<-got
-	waitFor(t, 10*time.Second, "a checkpoint", func() bool {
-		page, err := s.Query(t.Context(), store.Query{PK: "CHECKPOINT#scanner"})
-		return err == nil && len(page.Items) > 0
-	})
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Consume returned %v, want context.Canceled", err)
+	dynamotest.MustPut(t, s, it, store.IfAbsent)
+	checkpoint := store.Item{PK: dynamo.CheckpointPrefix + "scanner", SK: "shard-1", Version: 1, Data: []byte(`{"seq":"1"}`)}
+	if err := s.PutCheckpoint(t.Context(), checkpoint); err != nil {
+		t.Fatal(err)
 	}
 	items, err := s.Scan(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 1 || !sameItem(items[0], it) {
+	if len(items) != 1 || !dynamotest.SameItem(items[0], it) {
 		t.Fatalf("Scan = %+v, want only %+v", items, it)
 	}
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %v", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+// TestCheckpointKeysAreReserved: Put refuses a checkpoint's key and
+// PutCheckpoint any other.
+func TestCheckpointKeysAreReserved(t *testing.T) {
+	s := open(t)
+	if err := s.Put(t.Context(), store.Item{PK: dynamo.CheckpointPrefix + "x", SK: "1", Version: 1}, store.None); err == nil {
+		t.Error("Put wrote under the checkpoints' prefix")
+	}
+	if err := s.PutCheckpoint(t.Context(), store.Item{PK: "A", SK: "1", Version: 1}); err == nil {
+		t.Error("PutCheckpoint wrote a domain key")
+	}
+	if _, err := s.Get(t.Context(), store.Key{PK: "A", SK: "1"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the refused PutCheckpoint, Get = %v; want ErrNotFound", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 )
 
 const streamEventFile = "../../../testdata/events/dynamodb-stream.json"
@@ -85,7 +86,7 @@ func changeDiff(want, got store.Change) string {
 		case w == nil && g == nil:
 		case w == nil || g == nil:
 			d = append(d, fmt.Sprintf("%s = %+v, want %+v", name, g, w))
-		case !sameItem(*w, *g):
+		case !dynamotest.SameItem(*w, *g):
 			d = append(d, fmt.Sprintf("%s = %+v, want %+v", name, *g, *w))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/store"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 )
 
 // queryAll follows cursors to the end and checks that no page is empty
@@ -42,15 +43,15 @@ func TestQueryPaging(t *testing.T) {
 	for i := range 12 {
 		sk := fmt.Sprintf("ITEM#%02d", i)
 		want = append(want, sk)
-		mustPut(t, s, store.Item{
+		dynamotest.MustPut(t, s, store.Item{
 			PK: "LIST", SK: sk, Version: 1,
 			GSI1PK: "OWNER", GSI1SK: "same", // equal index sort keys
 			GSI2PK: "QUEUE", GSI2SK: fmt.Sprintf("%02d", 11-i),
 			GSI3PK: "DUE", GSI3SK: fmt.Sprintf("%02d", 11-i),
 		}, store.IfAbsent)
 	}
-	mustPut(t, s, store.Item{PK: "LIST", SK: "OTHER#1", Version: 1}, store.IfAbsent)
-	mustPut(t, s, store.Item{PK: "LIST2", SK: "ITEM#00", Version: 1}, store.IfAbsent)
+	dynamotest.MustPut(t, s, store.Item{PK: "LIST", SK: "OTHER#1", Version: 1}, store.IfAbsent)
+	dynamotest.MustPut(t, s, store.Item{PK: "LIST2", SK: "ITEM#00", Version: 1}, store.IfAbsent)
 
 	for _, limit := range []int{1, 3, 4, 5, 12, 13} {
 		keys, pages := queryAll(t, s, store.Query{PK: "LIST", SKPrefix: "ITEM#", Limit: limit})
@@ -90,7 +91,7 @@ func TestQueryPaging(t *testing.T) {
 func TestQueryRejectsForeignCursors(t *testing.T) {
 	s := open(t)
 	for i := range 3 {
-		mustPut(t, s, store.Item{PK: "P", SK: fmt.Sprint(i), GSI1PK: "G", GSI1SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
+		dynamotest.MustPut(t, s, store.Item{PK: "P", SK: fmt.Sprint(i), GSI1PK: "G", GSI1SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
 	}
 	page, err := s.Query(t.Context(), store.Query{PK: "P", Limit: 1})
 	if err != nil || page.Cursor == "" {

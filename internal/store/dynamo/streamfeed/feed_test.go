@@ -1,4 +1,4 @@
-package dynamo_test
+package streamfeed_test
 
 import (
 	"context"
@@ -15,7 +15,26 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 )
+
+// open returns a store on a fresh table and the table's change feed.
+func open(tb testing.TB) (*dynamo.Store, *streamfeed.Feed) {
+	s := dynamotest.Open(tb)
+	return s, streamfeed.New(s)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // collector runs one Consume and records what it delivers.
 type collector struct {
@@ -79,14 +98,14 @@ func (c *collector) waitCount(t *testing.T, n int) []store.Change {
 }
 
 func TestFeedDeliversChanges(t *testing.T) {
-	s := open(t)
+	s, feed := open(t)
 	ctx := t.Context()
 	// Written before the first Consume: a new consumer starts at the oldest.
 	a1 := store.Item{PK: "K", SK: "a", Version: 1, Data: []byte("one"), GSI1PK: "G", GSI1SK: "1"}
 	a2 := store.Item{PK: "K", SK: "a", Version: 2, Data: []byte("two")}
 	b1 := store.Item{PK: "K", SK: "b", Version: 1}
-	mustPut(t, s, a1, store.IfAbsent)
-	mustPut(t, s, a2, store.IfVersion(1))
+	dynamotest.MustPut(t, s, a1, store.IfAbsent)
+	dynamotest.MustPut(t, s, a2, store.IfVersion(1))
 	if err := s.Transact(ctx, store.Op{Put: &b1, Cond: store.IfAbsent}, store.Op{Delete: &store.Key{PK: "K", SK: "a"}, Cond: store.IfVersion(2)}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +117,7 @@ func TestFeedDeliversChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := consume(t, s, "first", nil)
+	c := consume(t, feed, "first", nil)
 	c.waitCount(t, 4)
 	time.Sleep(500 * time.Millisecond)
 	got := c.snapshot()
@@ -119,13 +138,13 @@ func TestFeedDeliversChanges(t *testing.T) {
 	if len(forA) != 3 {
 		t.Fatalf("changes of K|a = %+v, want create, update, delete", forA)
 	}
-	if forA[0].Old != nil || forA[0].New == nil || !sameItem(*forA[0].New, a1) {
+	if forA[0].Old != nil || forA[0].New == nil || !dynamotest.SameItem(*forA[0].New, a1) {
 		t.Errorf("create = %+v", forA[0])
 	}
-	if forA[1].Old == nil || !sameItem(*forA[1].Old, a1) || forA[1].New == nil || !sameItem(*forA[1].New, a2) {
+	if forA[1].Old == nil || !dynamotest.SameItem(*forA[1].Old, a1) || forA[1].New == nil || !dynamotest.SameItem(*forA[1].New, a2) {
 		t.Errorf("update = %+v", forA[1])
 	}
-	if forA[2].Old == nil || !sameItem(*forA[2].Old, a2) || forA[2].New != nil {
+	if forA[2].Old == nil || !dynamotest.SameItem(*forA[2].Old, a2) || forA[2].New != nil {
 		t.Errorf("delete = %+v", forA[2])
 	}
 	if u := slices.Compact(slices.Sorted(slices.Values(ids))); len(u) != len(ids) {
@@ -133,7 +152,7 @@ func TestFeedDeliversChanges(t *testing.T) {
 	}
 
 	// Another consumer sees the same changes with the same IDs.
-	other := consume(t, s, "second", nil)
+	other := consume(t, feed, "second", nil)
 	var otherIDs []string
 	for _, ch := range other.waitCount(t, 4) {
 		otherIDs = append(otherIDs, ch.ID)
@@ -144,18 +163,18 @@ func TestFeedDeliversChanges(t *testing.T) {
 }
 
 func TestFeedResumesAfterCheckpoint(t *testing.T) {
-	s := open(t)
+	s, feed := open(t)
 	for i := range 5 {
-		mustPut(t, s, store.Item{PK: "R", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
+		dynamotest.MustPut(t, s, store.Item{PK: "R", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
 	}
-	c := consume(t, s, "resumer", nil)
+	c := consume(t, feed, "resumer", nil)
 	first := c.waitCount(t, 5)
 	c.stop(t)
 
 	for i := 5; i < 8; i++ {
-		mustPut(t, s, store.Item{PK: "R", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
+		dynamotest.MustPut(t, s, store.Item{PK: "R", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
 	}
-	c = consume(t, s, "resumer", nil)
+	c = consume(t, feed, "resumer", nil)
 	c.waitCount(t, 3)
 	time.Sleep(500 * time.Millisecond)
 	second := c.snapshot()
@@ -176,13 +195,13 @@ func TestFeedResumesAfterCheckpoint(t *testing.T) {
 }
 
 func TestFeedRedeliversAfterHandlerError(t *testing.T) {
-	s := open(t)
+	s, feed := open(t)
 	for i := range 3 {
-		mustPut(t, s, store.Item{PK: "E", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
+		dynamotest.MustPut(t, s, store.Item{PK: "E", SK: fmt.Sprint(i), Version: 1}, store.IfAbsent)
 	}
 	var mu sync.Mutex
 	var attempts [][]string
-	c := consume(t, s, "flaky", func(batch []store.Change) bool {
+	c := consume(t, feed, "flaky", func(batch []store.Change) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		var ids []string
@@ -212,10 +231,10 @@ func TestFeedRedeliversAfterHandlerError(t *testing.T) {
 // other's checkpoint writes on the stream, and checks that once they have
 // caught up neither keeps writing checkpoints or calling its handler.
 func TestFeedCheckpointsDoNotFeedBack(t *testing.T) {
-	s := open(t)
-	mustPut(t, s, store.Item{PK: "F", SK: "1", Version: 1}, store.IfAbsent)
-	a := consume(t, s, "alpha", nil)
-	b := consume(t, s, "beta", nil)
+	s, feed := open(t)
+	dynamotest.MustPut(t, s, store.Item{PK: "F", SK: "1", Version: 1}, store.IfAbsent)
+	a := consume(t, feed, "alpha", nil)
+	b := consume(t, feed, "beta", nil)
 	a.waitCount(t, 1)
 	b.waitCount(t, 1)
 
@@ -254,7 +273,7 @@ func TestFeedCheckpointsDoNotFeedBack(t *testing.T) {
 }
 
 func TestFeedWithoutStreamFails(t *testing.T) {
-	db, streams := clients(t)
+	db := dynamotest.Client(t)
 	name := fmt.Sprintf("goodfaith-test-nostream-%d", time.Now().UnixNano())
 	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
@@ -268,14 +287,14 @@ func TestFeedWithoutStreamFails(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
-	s := dynamo.New(db, streams, name)
+	feed := streamfeed.New(dynamo.New(db, name))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	err = s.Consume(ctx, "x", func(context.Context, []store.Change) error { return nil })
+	err = feed.Consume(ctx, "x", func(context.Context, []store.Change) error { return nil })
 	if err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Consume on a table without a stream = %v, want an immediate error", err)
 	}
-	if err := dynamo.New(db, nil, name).Consume(ctx, "x", func(context.Context, []store.Change) error { return nil }); err == nil {
+	if err := streamfeed.NewWithStreams(dynamo.New(db, name), nil).Consume(ctx, "x", func(context.Context, []store.Change) error { return nil }); err == nil {
 		t.Error("Consume without a streams client succeeded")
 	}
 }

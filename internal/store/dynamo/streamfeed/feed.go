@@ -1,4 +1,4 @@
-package dynamo
+package streamfeed
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"log/slog"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,7 +19,41 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/goodfaith/goodfaith/internal/store"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo"
 )
+
+// Compile-time check that Feed implements the port's change feed.
+var _ store.ChangeFeed = (*Feed)(nil)
+
+// Feed is the change feed of a dynamo.Store's table, read from DynamoDB
+// Streams. It is safe for concurrent use; each Consume call is one
+// consumer.
+type Feed struct {
+	store   *dynamo.Store
+	streams *dynamodbstreams.Client
+	log     *slog.Logger
+}
+
+// New returns the change feed of st's table, read through a DynamoDB
+// Streams client configured as st's DynamoDB client is: its region,
+// credentials, endpoint override (DynamoDB Local serves both APIs at one
+// endpoint; in AWS each client resolves its own), HTTP client, retries and
+// middleware.
+func New(st *dynamo.Store) *Feed {
+	o := st.Client().Options()
+	return NewWithStreams(st, dynamodbstreams.New(dynamodbstreams.Options{
+		Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint,
+		HTTPClient: o.HTTPClient, APIOptions: o.APIOptions, AppID: o.AppID,
+		RetryMaxAttempts: o.RetryMaxAttempts, RetryMode: o.RetryMode,
+		Logger: o.Logger, ClientLogMode: o.ClientLogMode,
+	}))
+}
+
+// NewWithStreams returns the change feed of st's table, read through the
+// given Streams client.
+func NewWithStreams(st *dynamo.Store, streams *dynamodbstreams.Client) *Feed {
+	return &Feed{store: st, streams: streams, log: slog.Default()}
+}
 
 // Tuning of the change feed.
 const (
@@ -64,18 +100,18 @@ func (e *fatalError) Unwrap() error { return e.err }
 // consumers' checkpoint writes never feed themselves. Transient AWS errors
 // are retried with the same backoff; errors that retrying cannot cure (no
 // table, no stream) are returned.
-func (s *Store) Consume(ctx context.Context, consumer string, handle store.ChangeHandler) error {
+func (f *Feed) Consume(ctx context.Context, consumer string, handle store.ChangeHandler) error {
 	if consumer == "" {
 		return errors.New("dynamo: consume: empty consumer name")
 	}
 	if handle == nil {
 		return errors.New("dynamo: consume: nil handler")
 	}
-	if s.streams == nil {
-		return errors.New("dynamo: consume: the store has no DynamoDB Streams client")
+	if f.streams == nil {
+		return errors.New("dynamo: consume: the feed has no DynamoDB Streams client")
 	}
 	c := &feedConsumer{
-		s:       s,
+		f:       f,
 		name:    consumer,
 		handle:  handle,
 		shards:  map[string]*shardState{},
@@ -99,8 +135,8 @@ func (s *Store) Consume(ctx context.Context, consumer string, handle store.Chang
 			}
 			failures++
 			wait = backoff(failures)
-			s.log.Warn("dynamo: change feed round failed; retrying",
-				"table", s.table, "consumer", consumer, "failures", failures, "retry_in", wait, "err", err)
+			f.log.Warn("dynamo: change feed round failed; retrying",
+				"table", f.store.Table(), "consumer", consumer, "failures", failures, "retry_in", wait, "err", err)
 		case !progressed:
 			failures = 0
 			wait = pollInterval
@@ -166,7 +202,7 @@ func (sh *shardState) finished() bool { return sh.ended && !sh.dirty && sh.pendi
 
 // feedConsumer is the state of one Consume call.
 type feedConsumer struct {
-	s      *Store
+	f      *Feed
 	name   string
 	handle store.ChangeHandler
 
@@ -178,14 +214,14 @@ type feedConsumer struct {
 	lastRefresh time.Time
 }
 
-func (c *feedConsumer) checkpointPK() string { return checkpointPrefix + c.name }
+func (c *feedConsumer) checkpointPK() string { return dynamo.CheckpointPrefix + c.name }
 
 // poll runs one round over the shards. progressed reports whether it read
 // any record or ended a shard, so that the next round should follow at
 // once.
 func (c *feedConsumer) poll(ctx context.Context) (progressed bool, err error) {
 	if c.streamARN == "" {
-		arn, err := c.s.latestStreamARN(ctx)
+		arn, err := c.f.latestStreamARN(ctx)
 		if err != nil {
 			return false, err
 		}
@@ -218,21 +254,22 @@ func (c *feedConsumer) poll(ctx context.Context) (progressed bool, err error) {
 }
 
 // latestStreamARN finds the table's stream.
-func (s *Store) latestStreamARN(ctx context.Context) (string, error) {
-	out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+func (f *Feed) latestStreamARN(ctx context.Context) (string, error) {
+	table := f.store.Table()
+	out, err := f.store.Client().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return "", &fatalError{fmt.Errorf("dynamo: consume: table %q: %w", s.table, err)}
+			return "", &fatalError{fmt.Errorf("dynamo: consume: table %q: %w", table, err)}
 		}
-		return "", fmt.Errorf("dynamo: consume: describe table %q: %w", s.table, err)
+		return "", fmt.Errorf("dynamo: consume: describe table %q: %w", table, err)
 	}
 	t := out.Table
 	if t == nil || t.LatestStreamArn == nil || t.StreamSpecification == nil || !aws.ToBool(t.StreamSpecification.StreamEnabled) {
-		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q has no stream enabled", s.table)}
+		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q has no stream enabled", table)}
 	}
 	if t.StreamSpecification.StreamViewType != types.StreamViewTypeNewAndOldImages {
-		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q stream carries %s, want NEW_AND_OLD_IMAGES", s.table, t.StreamSpecification.StreamViewType)}
+		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q stream carries %s, want NEW_AND_OLD_IMAGES", table, t.StreamSpecification.StreamViewType)}
 	}
 	return *t.LatestStreamArn, nil
 }
@@ -242,7 +279,7 @@ func (c *feedConsumer) loadCheckpoints(ctx context.Context) (map[string]checkpoi
 	saved := map[string]checkpoint{}
 	q := store.Query{PK: c.checkpointPK()}
 	for {
-		page, err := c.s.Query(ctx, q)
+		page, err := c.f.store.Query(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: consume: read checkpoints: %w", err)
 		}
@@ -267,11 +304,11 @@ func (c *feedConsumer) refreshShards(ctx context.Context) error {
 	listed := map[string]bool{}
 	in := &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(c.streamARN)}
 	for {
-		out, err := c.s.streams.DescribeStream(ctx, in)
+		out, err := c.f.streams.DescribeStream(ctx, in)
 		if err != nil {
 			var nf *streamtypes.ResourceNotFoundException
 			if errors.As(err, &nf) {
-				return &fatalError{fmt.Errorf("dynamo: consume: stream of table %q: %w", c.s.table, err)}
+				return &fatalError{fmt.Errorf("dynamo: consume: stream of table %q: %w", c.f.store.Table(), err)}
 			}
 			return fmt.Errorf("dynamo: consume: describe stream: %w", err)
 		}
@@ -356,7 +393,7 @@ func (c *feedConsumer) step(ctx context.Context, sh *shardState) (progressed boo
 			return true, nil
 		}
 	}
-	out, err := c.s.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{
+	out, err := c.f.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{
 		ShardIterator: sh.iter,
 		Limit:         aws.Int32(getRecordsLimit),
 	})
@@ -374,19 +411,13 @@ func (c *feedConsumer) step(ctx context.Context, sh *shardState) (progressed boo
 		}
 		return false, fmt.Errorf("dynamo: consume: get records of shard %s: %w", sh.id, err)
 	}
-	var changes []store.Change
+	changes, err := changesFromRecords(out.Records)
+	if err != nil {
+		return false, &fatalError{fmt.Errorf("dynamo: consume: shard %s: %w", sh.id, err)}
+	}
 	lastSeq := ""
-	for _, r := range out.Records {
-		ch, skip, err := changeFromRecord(r)
-		if err != nil {
-			return false, &fatalError{fmt.Errorf("dynamo: consume: shard %s: %w", sh.id, err)}
-		}
-		if r.Dynamodb != nil && r.Dynamodb.SequenceNumber != nil {
-			lastSeq = *r.Dynamodb.SequenceNumber
-		}
-		if !skip {
-			changes = append(changes, ch)
-		}
+	if n := len(out.Records); n > 0 && out.Records[n-1].Dynamodb != nil {
+		lastSeq = aws.ToString(out.Records[n-1].Dynamodb.SequenceNumber)
 	}
 	if len(changes) > 0 {
 		if err := c.deliver(ctx, sh, changes); err != nil {
@@ -423,7 +454,7 @@ func (c *feedConsumer) iterator(ctx context.Context, sh *shardState) error {
 		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
 		in.SequenceNumber = aws.String(sh.seq)
 	}
-	out, err := c.s.streams.GetShardIterator(ctx, in)
+	out, err := c.f.streams.GetShardIterator(ctx, in)
 	if err != nil {
 		var trimmed *streamtypes.TrimmedDataAccessException
 		var nf *streamtypes.ResourceNotFoundException
@@ -454,8 +485,8 @@ func (c *feedConsumer) iterator(ctx context.Context, sh *shardState) error {
 // which only happens after it has been stopped for longer than the
 // stream's retention.
 func (c *feedConsumer) trimmed(sh *shardState) {
-	c.s.log.Error("dynamo: change feed position trimmed from the stream; changes were lost to this consumer",
-		"table", c.s.table, "consumer", c.name, "shard", sh.id, "seq", sh.seq)
+	c.f.log.Error("dynamo: change feed position trimmed from the stream; changes were lost to this consumer",
+		"table", c.f.store.Table(), "consumer", c.name, "shard", sh.id, "seq", sh.seq)
 	sh.seq, sh.iter = "", nil
 }
 
@@ -477,13 +508,13 @@ func (c *feedConsumer) save(ctx context.Context, sh *shardState) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	defer cancel()
 	sh.version++
-	err = c.s.put(ctx, store.Item{
+	err = c.f.store.PutCheckpoint(ctx, store.Item{
 		PK:        c.checkpointPK(),
 		SK:        sh.id,
 		Version:   sh.version,
 		ExpiresAt: time.Now().Add(checkpointTTL),
 		Data:      data,
-	}, store.None)
+	})
 	if err != nil {
 		return fmt.Errorf("dynamo: consume: write checkpoint of shard %s: %w", sh.id, err)
 	}

@@ -1,4 +1,4 @@
-package dynamo_test
+package streamfeed_test
 
 import (
 	"encoding/json"
@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 )
 
 // fakeStreams serves the three DynamoDB Streams operations the feed uses,
@@ -157,8 +159,8 @@ func (f *fakeStreams) records(in map[string]any) (any, bool) {
 }
 
 func TestFeedReadsParentShardsFirst(t *testing.T) {
-	db, _ := clients(t)
-	table := newTable(t, db)
+	db := dynamotest.Client(t)
+	table := dynamotest.NewTable(t, db)
 	fake := &fakeStreams{shards: []fakeShard{
 		{id: "shard-a-parent", closed: true, seqs: []int{100, 101, 102}},
 		{id: "shard-b-child", parent: "shard-a-parent", seqs: []int{200, 201}},
@@ -169,7 +171,7 @@ func TestFeedReadsParentShardsFirst(t *testing.T) {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", ""),
 	}, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	s := dynamo.New(db, streams, table)
+	feed := streamfeed.NewWithStreams(dynamo.New(db, table), streams)
 
 	seqs := func(c *collector) []string {
 		var ids []string
@@ -178,7 +180,7 @@ func TestFeedReadsParentShardsFirst(t *testing.T) {
 		}
 		return ids
 	}
-	c := consume(t, s, "lineage", nil)
+	c := consume(t, feed, "lineage", nil)
 	c.waitCount(t, 5)
 	time.Sleep(300 * time.Millisecond)
 	if got, want := seqs(c), []string{"100", "101", "102", "200", "201"}; !slices.Equal(got, want) {
@@ -202,7 +204,7 @@ func TestFeedReadsParentShardsFirst(t *testing.T) {
 	fake.shards[1].seqs = append(fake.shards[1].seqs, 202)
 	fake.reads = nil
 	fake.mu.Unlock()
-	c = consume(t, s, "lineage", nil)
+	c = consume(t, feed, "lineage", nil)
 	c.waitCount(t, 1)
 	time.Sleep(300 * time.Millisecond)
 	if got := seqs(c); !slices.Equal(got, []string{"202"}) {
