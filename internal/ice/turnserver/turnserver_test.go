@@ -12,15 +12,12 @@ import (
 	"github.com/pion/turn/v2"
 	"go.uber.org/goleak"
 
+	"github.com/goodfaith/goodfaith/internal/clock"
 	"github.com/goodfaith/goodfaith/internal/ice"
 	"github.com/goodfaith/goodfaith/internal/ice/turnserver"
 )
 
 var secret = []byte("a turn secret of enough bytes")
-
-type fixedClock struct{ t time.Time }
-
-func (f fixedClock) Now() time.Time { return f.t }
 
 func TestTURNServerAcceptsIssuedCredentialsAndRefusesExpired(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -32,7 +29,7 @@ func TestTURNServerAcceptsIssuedCredentialsAndRefusesExpired(t *testing.T) {
 	}
 	defer srv.Close()
 
-	c := ice.Config{TURN: []string{srv.URL()}, Secret: secret, TTL: time.Minute, Clock: fixedClock{now}}
+	c := ice.Config{TURN: []string{srv.URL()}, Secret: secret, TTL: time.Minute, Clock: clock.NewFake(now)}
 	servers, _ := c.Servers("exam_1")
 	if err := allocate(t, srv, servers[0].Username, servers[0].Credential); err != nil {
 		t.Fatalf("fresh credentials refused: %v", err)
