@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"time"
-
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -102,13 +101,13 @@ func (e *fatalError) Unwrap() error { return e.err }
 // table, no stream) are returned.
 func (f *Feed) Consume(ctx context.Context, consumer string, handle store.ChangeHandler) error {
 	if consumer == "" {
-		return errors.New("dynamo: consume: empty consumer name")
+		return errors.New("streamfeed: consume: empty consumer name")
 	}
 	if handle == nil {
-		return errors.New("dynamo: consume: nil handler")
+		return errors.New("streamfeed: consume: nil handler")
 	}
 	if f.streams == nil {
-		return errors.New("dynamo: consume: the feed has no DynamoDB Streams client")
+		return errors.New("streamfeed: consume: the feed has no DynamoDB Streams client")
 	}
 	c := &feedConsumer{
 		f:       f,
@@ -135,7 +134,7 @@ func (f *Feed) Consume(ctx context.Context, consumer string, handle store.Change
 			}
 			failures++
 			wait = backoff(failures)
-			f.log.Warn("dynamo: change feed round failed; retrying",
+			f.log.Warn("streamfeed: change feed round failed; retrying",
 				"table", f.store.Table(), "consumer", consumer, "failures", failures, "retry_in", wait, "err", err)
 		case !progressed:
 			failures = 0
@@ -260,16 +259,16 @@ func (f *Feed) latestStreamARN(ctx context.Context) (string, error) {
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return "", &fatalError{fmt.Errorf("dynamo: consume: table %q: %w", table, err)}
+			return "", &fatalError{fmt.Errorf("streamfeed: consume: table %q: %w", table, err)}
 		}
-		return "", fmt.Errorf("dynamo: consume: describe table %q: %w", table, err)
+		return "", fmt.Errorf("streamfeed: consume: describe table %q: %w", table, err)
 	}
 	t := out.Table
 	if t == nil || t.LatestStreamArn == nil || t.StreamSpecification == nil || !aws.ToBool(t.StreamSpecification.StreamEnabled) {
-		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q has no stream enabled", table)}
+		return "", &fatalError{fmt.Errorf("streamfeed: consume: table %q has no stream enabled", table)}
 	}
 	if t.StreamSpecification.StreamViewType != types.StreamViewTypeNewAndOldImages {
-		return "", &fatalError{fmt.Errorf("dynamo: consume: table %q stream carries %s, want NEW_AND_OLD_IMAGES", table, t.StreamSpecification.StreamViewType)}
+		return "", &fatalError{fmt.Errorf("streamfeed: consume: table %q stream carries %s, want NEW_AND_OLD_IMAGES", table, t.StreamSpecification.StreamViewType)}
 	}
 	return *t.LatestStreamArn, nil
 }
@@ -281,12 +280,12 @@ func (c *feedConsumer) loadCheckpoints(ctx context.Context) (map[string]checkpoi
 	for {
 		page, err := c.f.store.Query(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("dynamo: consume: read checkpoints: %w", err)
+			return nil, fmt.Errorf("streamfeed: consume: read checkpoints: %w", err)
 		}
 		for _, it := range page.Items {
 			var cp checkpoint
 			if err := json.Unmarshal(it.Data, &cp); err != nil {
-				return nil, &fatalError{fmt.Errorf("dynamo: consume: checkpoint %q/%q: %w", it.PK, it.SK, err)}
+				return nil, &fatalError{fmt.Errorf("streamfeed: consume: checkpoint %q/%q: %w", it.PK, it.SK, err)}
 			}
 			saved[it.SK] = cp
 		}
@@ -308,12 +307,12 @@ func (c *feedConsumer) refreshShards(ctx context.Context) error {
 		if err != nil {
 			var nf *streamtypes.ResourceNotFoundException
 			if errors.As(err, &nf) {
-				return &fatalError{fmt.Errorf("dynamo: consume: stream of table %q: %w", c.f.store.Table(), err)}
+				return &fatalError{fmt.Errorf("streamfeed: consume: stream of table %q: %w", c.f.store.Table(), err)}
 			}
-			return fmt.Errorf("dynamo: consume: describe stream: %w", err)
+			return fmt.Errorf("streamfeed: consume: describe stream: %w", err)
 		}
 		if out.StreamDescription == nil {
-			return errors.New("dynamo: consume: describe stream returned no description")
+			return errors.New("streamfeed: consume: describe stream returned no description")
 		}
 		for _, sh := range out.StreamDescription.Shards {
 			id := aws.ToString(sh.ShardId)
@@ -409,11 +408,11 @@ func (c *feedConsumer) step(ctx context.Context, sh *shardState) (progressed boo
 			c.trimmed(sh)
 			return true, nil
 		}
-		return false, fmt.Errorf("dynamo: consume: get records of shard %s: %w", sh.id, err)
+		return false, fmt.Errorf("streamfeed: consume: get records of shard %s: %w", sh.id, err)
 	}
 	changes, err := changesFromRecords(out.Records)
 	if err != nil {
-		return false, &fatalError{fmt.Errorf("dynamo: consume: shard %s: %w", sh.id, err)}
+		return false, &fatalError{fmt.Errorf("streamfeed: consume: shard %s: %w", sh.id, err)}
 	}
 	lastSeq := ""
 	if n := len(out.Records); n > 0 && out.Records[n-1].Dynamodb != nil {
@@ -469,7 +468,7 @@ func (c *feedConsumer) iterator(ctx context.Context, sh *shardState) error {
 			c.refresh = true
 			return nil
 		}
-		return fmt.Errorf("dynamo: consume: shard iterator of %s: %w", sh.id, err)
+		return fmt.Errorf("streamfeed: consume: shard iterator of %s: %w", sh.id, err)
 	}
 	if out.ShardIterator == nil {
 		sh.ended, sh.dirty = true, true
@@ -485,7 +484,7 @@ func (c *feedConsumer) iterator(ctx context.Context, sh *shardState) error {
 // which only happens after it has been stopped for longer than the
 // stream's retention.
 func (c *feedConsumer) trimmed(sh *shardState) {
-	c.f.log.Error("dynamo: change feed position trimmed from the stream; changes were lost to this consumer",
+	c.f.log.Error("streamfeed: change feed position trimmed from the stream; changes were lost to this consumer",
 		"table", c.f.store.Table(), "consumer", c.name, "shard", sh.id, "seq", sh.seq)
 	sh.seq, sh.iter = "", nil
 }
@@ -494,7 +493,7 @@ func (c *feedConsumer) trimmed(sh *shardState) {
 // that edits its slice cannot change what a redelivery carries.
 func (c *feedConsumer) deliver(ctx context.Context, sh *shardState, changes []store.Change) error {
 	if err := c.handle(ctx, slices.Clone(changes)); err != nil {
-		return fmt.Errorf("dynamo: consume: handler failed on %d changes of shard %s: %w", len(changes), sh.id, err)
+		return fmt.Errorf("streamfeed: consume: handler failed on %d changes of shard %s: %w", len(changes), sh.id, err)
 	}
 	return nil
 }
@@ -516,7 +515,7 @@ func (c *feedConsumer) save(ctx context.Context, sh *shardState) error {
 		Data:      data,
 	})
 	if err != nil {
-		return fmt.Errorf("dynamo: consume: write checkpoint of shard %s: %w", sh.id, err)
+		return fmt.Errorf("streamfeed: consume: write checkpoint of shard %s: %w", sh.id, err)
 	}
 	sh.dirty = false
 	return nil

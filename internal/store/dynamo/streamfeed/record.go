@@ -33,7 +33,7 @@ func changesFromRecords(records []streamtypes.Record) ([]store.Change, error) {
 func eventRecord(r streamtypes.Record) (events.DynamoDBEventRecord, error) {
 	sr := r.Dynamodb
 	if sr == nil {
-		return events.DynamoDBEventRecord{}, errors.New("dynamo: stream record without a change")
+		return events.DynamoDBEventRecord{}, errors.New("streamfeed: stream record without a change")
 	}
 	er := events.DynamoDBEventRecord{
 		EventID:   aws.ToString(r.EventID),
