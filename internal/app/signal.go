@@ -26,9 +26,9 @@ func (a *App) LocalHub() *connections.Hub {
 
 // SweepConnections drops the signaling connection records past their
 // expiry (signal.Handler.SweepConnections). Locally it tells their rooms
-// through the LocalHub; the AWS sweep function has no
-// Management API client, and needs none: API Gateway closes every
-// connection after two hours, before its record expires (signal.ConnTTL).
+// through the LocalHub; the AWS sweep function has no Management API
+// client, and needs none: API Gateway closes every connection after two
+// hours, before its record expires (signal.ConnTTL).
 func (a *App) SweepConnections(ctx context.Context) (int, error) {
 	var conns connections.Sender // nil: no one to tell (the AWS sweep function)
 	if hub := a.localHub.Load(); hub != nil {
