@@ -16,9 +16,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
@@ -349,7 +351,8 @@ func serve(ctx context.Context, home string, seedJSON []byte, memoryMB int, logw
 		if err := s3blob.CreateBucket(ctx, a.S3, name, true); err != nil {
 			return fail(err)
 		}
-		ports, feed = a.Ports, streamfeed.New(a.Store)
+		ports = a.Ports
+		feed = streamfeed.NewFromConfig(a.Store, a.Config, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(ddb) })
 	default:
 		return fail(fmt.Errorf("-serve %q: want embedded or dynamo", home))
 	}

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
 	"github.com/goodfaith/goodfaith/internal/app"
 	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/auth"
@@ -140,7 +143,13 @@ func openAWS(t testing.TB, consumers bool) *env {
 	t.Helper()
 	a := newAWSApp(t, clock.System{})
 	srv := httptest.NewUnstartedServer(nil)
-	return start(t, srv, a.Ports, awsPatientSecret, streamfeed.New(a.Store), nil, consumers)
+	return start(t, srv, a.Ports, awsPatientSecret, awsFeed(t, a), nil, consumers)
+}
+
+// awsFeed is the change feed of the AWS home's table on DynamoDB Local.
+func awsFeed(t testing.TB, a *app.AWS) store.ChangeFeed {
+	endpoint := testenv.DynamoDB(t)
+	return streamfeed.NewFromConfig(a.Store, a.Config, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
 // awsPatientSecret signs patient tokens on the AWS home.

@@ -29,7 +29,6 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signer"
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
-	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
@@ -100,7 +99,7 @@ func openPSOHome(t *testing.T, name string) psoHome {
 		}
 		return len(out.Versions) + len(out.DeleteMarkers)
 	}
-	return psoHome{env: start(t, srv, ports, []byte("e2e patient-token secret of 32+ bytes"), streamfeed.New(a.Store), nil, false), objects: counted, listS3: listS3}
+	return psoHome{env: start(t, srv, ports, []byte("e2e patient-token secret of 32+ bytes"), awsFeed(t, a), nil, false), objects: counted, listS3: listS3}
 }
 
 // claimed returns an exam claimed by the Texas MD, and the MD's headers.

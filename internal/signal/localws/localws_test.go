@@ -107,3 +107,19 @@ func TestAClientThatDoesNotReadIsGone(t *testing.T) {
 		}
 	}
 }
+
+// The local endpoint delivers through the app's hub, the one the app's
+// connections sweep tells rooms through (app.App.SweepConnections).
+func TestEndpointDeliversThroughTheAppsHub(t *testing.T) {
+	f := signaltest.New(t)
+	ep := localhome.Signal(f.App)
+	t.Cleanup(func() { ep.Close() })
+	if ep.Hub == nil || ep.Hub != f.App.LocalHub() {
+		t.Fatalf("endpoint hub %p, app hub %p: want one hub", ep.Hub, f.App.LocalHub())
+	}
+	again := localhome.Signal(f.App)
+	t.Cleanup(func() { again.Close() })
+	if again.Hub != ep.Hub {
+		t.Fatal("a second endpoint of the same app has a hub of its own")
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/goodfaith/goodfaith/internal/store"
-	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/dynamotest"
 	"github.com/goodfaith/goodfaith/internal/store/storetest"
 )
 
@@ -13,6 +13,6 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) (store.Store, store.ChangeFeed) {
 		s := open(t)
-		return s, streamfeed.New(s)
+		return s, dynamotest.Feed(t, s)
 	})
 }

@@ -1,5 +1,5 @@
-// Package dynamotest gives tests a DynamoDB Local client and stores on
-// fresh tables of it.
+// Package dynamotest gives tests a DynamoDB Local client, stores on fresh
+// tables of it and their change feeds.
 package dynamotest
 
 import (
@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/goodfaith/goodfaith/internal/store"
 	"github.com/goodfaith/goodfaith/internal/store/dynamo"
+	"github.com/goodfaith/goodfaith/internal/store/dynamo/streamfeed"
 	"github.com/goodfaith/goodfaith/internal/testenv"
 )
 
@@ -51,6 +53,14 @@ func NewTable(tb testing.TB, db *dynamodb.Client) string {
 		}
 	})
 	return name
+}
+
+// Feed returns the change feed of st, a store of Client's (the same
+// credentials: DynamoDB Local keeps tables apart per access key).
+func Feed(tb testing.TB, st *dynamo.Store) *streamfeed.Feed {
+	tb.Helper()
+	endpoint := testenv.DynamoDB(tb)
+	return streamfeed.NewFromConfig(st, config, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
 // Open returns a store on a new table.

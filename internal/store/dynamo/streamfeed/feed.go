@@ -33,25 +33,19 @@ type Feed struct {
 	log     *slog.Logger
 }
 
-// New returns the change feed of st's table, read through a DynamoDB
-// Streams client configured as st's DynamoDB client is: its region,
-// credentials, endpoint override (DynamoDB Local serves both APIs at one
-// endpoint; in AWS each client resolves its own), HTTP client, retries and
-// middleware.
-func New(st *dynamo.Store) *Feed {
-	o := st.Client().Options()
-	return NewWithStreams(st, dynamodbstreams.New(dynamodbstreams.Options{
-		Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint,
-		HTTPClient: o.HTTPClient, APIOptions: o.APIOptions, AppID: o.AppID,
-		RetryMaxAttempts: o.RetryMaxAttempts, RetryMode: o.RetryMode,
-		Logger: o.Logger, ClientLogMode: o.ClientLogMode,
-	}))
+// New returns the change feed of st's table, read through streams.
+func New(st *dynamo.Store, streams *dynamodbstreams.Client) *Feed {
+	return &Feed{store: st, streams: streams, log: slog.Default()}
 }
 
-// NewWithStreams returns the change feed of st's table, read through the
-// given Streams client.
-func NewWithStreams(st *dynamo.Store, streams *dynamodbstreams.Client) *Feed {
-	return &Feed{store: st, streams: streams, log: slog.Default()}
+// NewFromConfig returns the change feed of st's table, read through a
+// Streams client built from cfg as the SDK builds it (the Streams API's own
+// endpoint, AWS_ENDPOINT_URL_DYNAMODB_STREAMS) and then optFns. cfg is
+// st's client's configuration: DynamoDB Local keeps a table apart per
+// access key and region. It serves both APIs at one endpoint, which optFns
+// then set.
+func NewFromConfig(st *dynamo.Store, cfg aws.Config, optFns ...func(*dynamodbstreams.Options)) *Feed {
+	return New(st, dynamodbstreams.NewFromConfig(cfg, optFns...))
 }
 
 // Tuning of the change feed.

@@ -22,7 +22,7 @@ import (
 // open returns a store on a fresh table and the table's change feed.
 func open(tb testing.TB) (*dynamo.Store, *streamfeed.Feed) {
 	s := dynamotest.Open(tb)
-	return s, streamfeed.New(s)
+	return s, dynamotest.Feed(tb, s)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -287,14 +287,14 @@ func TestFeedWithoutStreamFails(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
-	feed := streamfeed.New(dynamo.New(db, name))
+	feed := dynamotest.Feed(t, dynamo.New(db, name))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	err = feed.Consume(ctx, "x", func(context.Context, []store.Change) error { return nil })
 	if err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Consume on a table without a stream = %v, want an immediate error", err)
 	}
-	if err := streamfeed.NewWithStreams(dynamo.New(db, name), nil).Consume(ctx, "x", func(context.Context, []store.Change) error { return nil }); err == nil {
+	if err := streamfeed.New(dynamo.New(db, name), nil).Consume(ctx, "x", func(context.Context, []store.Change) error { return nil }); err == nil {
 		t.Error("Consume without a streams client succeeded")
 	}
 }

@@ -51,11 +51,10 @@ func eventRecord(r streamtypes.Record) (events.DynamoDBEventRecord, error) {
 	return er, nil
 }
 
-// eventAttributes converts the attributes of the types the store writes (S,
-// N and B; package dynamo's schema). An attribute of another type is none
-// of the store's: it is left out, as the decoder ignores attributes it does
-// not know (one of the store's names with another type then reads as
-// missing, which the decoder reports).
+// eventAttributes converts the attributes of the types the store writes
+// (S, N and B; package dynamo's schema). An attribute of another type
+// becomes NULL, which the decoder refuses where it reads the attribute, as
+// it refuses the same record from the Lambda event.
 func eventAttributes(m map[string]streamtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
 	if len(m) == 0 {
 		return nil
@@ -69,6 +68,8 @@ func eventAttributes(m map[string]streamtypes.AttributeValue) map[string]events.
 			out[name] = events.NewNumberAttribute(v.Value)
 		case *streamtypes.AttributeValueMemberB:
 			out[name] = events.NewBinaryAttribute(v.Value)
+		default:
+			out[name] = events.NewNullAttribute()
 		}
 	}
 	return out

@@ -171,7 +171,7 @@ func TestFeedReadsParentShardsFirst(t *testing.T) {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("goodfaith", "goodfaith-local-secret", ""),
 	}, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	feed := streamfeed.NewWithStreams(dynamo.New(db, table), streams)
+	feed := streamfeed.New(dynamo.New(db, table), streams)
 
 	seqs := func(c *collector) []string {
 		var ids []string
