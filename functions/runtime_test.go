@@ -585,9 +585,9 @@ func TestSignalBootstrapNamesItsEndpoint(t *testing.T) {
 // give the emulators the calls this function makes: DynamoDB Local is a
 // JVM whose first answers to a new kind of request take several times
 // longer until its JIT has compiled them (here the first run of a function
-// took 110 ms where the tenth took 50, and the means of 20 runs after 5
-// and after 25 warm-up runs differed by 4 ms), a cost of the emulator that
-// DynamoDB itself does not have.
+// took 112–117 ms where its tenth took 41–47, and the mean of 20 runs after
+// 5 warm-up runs was 5–9 ms above the one after 25), a cost of the
+// emulator that DynamoDB itself does not have.
 //
 //	make lambda-bench
 func BenchmarkColdStart(b *testing.B) {
