@@ -34,7 +34,7 @@ lambdas: ## each functions/<name> for Lambda (linux/arm64): dist/<name>/bootstra
 	done
 	@go run ./infra/zipbootstrap $$(for dir in functions/*/; do echo "dist/$$(basename "$$dir")/bootstrap"; done)
 
-lambda-bench: lambdas ## cold start (process start -> first answer, DynamoDB Local + MinIO) and binary size per function; goal <= 50 ms, <= 15 MB
+lambda-bench: lambdas ## cold start (process start -> first answer, DynamoDB Local + MinIO; mean and median of 20 new processes after 20 untimed runs that warm the emulator) and binary size per function; goal <= 50 ms, <= 15 MB
 	bash infra/testenv/with-services.sh go test -run '^$$' -bench ColdStart -benchtime 20x ./functions/
 
 site: ## the provider console and clinic dashboard for the site bucket (dist/site); STACK=<stack> also writes each page's config.json from the stack's outputs, uploads and invalidates (infra/deploy/README.md)
