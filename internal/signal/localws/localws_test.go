@@ -3,6 +3,7 @@ package localws_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/goodfaith/goodfaith/internal/app/localhome"
 	"github.com/goodfaith/goodfaith/internal/connections"
+	"github.com/goodfaith/goodfaith/internal/signal"
 	"github.com/goodfaith/goodfaith/internal/signal/localws"
 	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
 )
@@ -108,18 +110,69 @@ func TestAClientThatDoesNotReadIsGone(t *testing.T) {
 	}
 }
 
-// The local endpoint delivers through the app's hub, the one the app's
-// connections sweep tells rooms through (app.App.SweepConnections).
-func TestEndpointDeliversThroughTheAppsHub(t *testing.T) {
+// The app's connections sweep tells a room through the local endpoint's
+// hub: when the patient's connection record expires (its disconnect was
+// lost), the provider in the room is told the patient left, on its socket.
+func TestSweepTellsTheRoomThroughTheEndpoint(t *testing.T) {
 	f := signaltest.New(t)
+	id := f.QueuedVideoExam("exam_ws2")
 	ep := localhome.Signal(f.App)
-	t.Cleanup(func() { ep.Close() })
-	if ep.Hub == nil || ep.Hub != f.App.LocalHub() {
-		t.Fatalf("endpoint hub %p, app hub %p: want one hub", ep.Hub, f.App.LocalHub())
+	mux := http.NewServeMux()
+	mux.Handle(localws.Path, ep)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); ep.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(token string) *websocket.Conn {
+		t.Helper()
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+localws.Path+"?token="+token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		ws.SetReadLimit(1 << 20)
+		return ws
 	}
-	again := localhome.Signal(f.App)
-	t.Cleanup(func() { again.Close() })
-	if again.Hub != ep.Hub {
-		t.Fatal("a second endpoint of the same app has a hub of its own")
+	say := func(ws *websocket.Conn, m map[string]string) {
+		t.Helper()
+		b, _ := json.Marshal(m)
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// await reads ws until a message of type typ arrives.
+	await := func(ws *websocket.Conn, who, typ string) map[string]any {
+		t.Helper()
+		for {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("%s: no %q message: %v", who, typ, err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("%s: %q: %v", who, b, err)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		}
+	}
+
+	patient := dial(f.PatientToken(id))
+	say(patient, map[string]string{"type": "join", "exam_id": id})
+	await(patient, "patient", "join")
+	// The provider connects later, so that only the patient's record has
+	// expired when the sweep runs.
+	f.Clock.Advance(signal.ConnTTL / 2)
+	provider := dial(f.ProviderToken("prov_tx_md"))
+	say(provider, map[string]string{"type": "ring", "exam_id": id, "action": "accept"})
+	await(provider, "provider", "join")
+
+	f.Clock.Advance(signal.ConnTTL/2 + time.Second)
+	if n, err := f.App.SweepConnections(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: dropped %d, %v; want the patient's connection", n, err)
+	}
+	if l := await(provider, "provider", "leave"); l["from"] != "patient" || l["reason"] != signal.ReasonExpired || l["exam_id"] != id {
+		t.Fatalf("provider told %v", l)
 	}
 }
