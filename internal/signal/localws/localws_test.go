@@ -20,25 +20,40 @@ import (
 	"github.com/goodfaith/goodfaith/internal/signal/signaltest"
 )
 
+// serve serves f's local endpoint; it returns the endpoint and the
+// server's URL.
+func serve(t *testing.T, f *signaltest.Fixture) (*localws.Endpoint, string) {
+	t.Helper()
+	ep := localhome.Signal(f.App)
+	mux := http.NewServeMux()
+	mux.Handle(localws.Path, ep)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); ep.Close() })
+	return ep, srv.URL
+}
+
+// dial opens a socket to the endpoint served at url, with token.
+func dial(t *testing.T, url, token string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+localws.Path+"?token="+token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	ws.SetReadLimit(1 << 20)
+	return ws
+}
+
 // open serves a fixture's local endpoint and dials it as the patient of a
 // queued video exam; it returns the endpoint and the client's socket.
 func open(t *testing.T) (*localws.Endpoint, *websocket.Conn) {
 	t.Helper()
 	f := signaltest.New(t)
 	id := f.QueuedVideoExam("exam_ws1")
-	ep := localhome.Signal(f.App)
-	mux := http.NewServeMux()
-	mux.Handle(localws.Path, ep)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); ep.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+localws.Path+"?token="+f.PatientToken(id), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.CloseNow() })
-	ws.SetReadLimit(1 << 20)
+	ep, url := serve(t, f)
+	ws := dial(t, url, f.PatientToken(id))
 	// The connection is registered just after the upgrade; a hub that never
 	// registers it fails the test instead of hanging it.
 	for deadline := time.Now().Add(5 * time.Second); ep.Hub.Len() == 0; time.Sleep(time.Millisecond) {
@@ -116,23 +131,9 @@ func TestAClientThatDoesNotReadIsGone(t *testing.T) {
 func TestSweepTellsTheRoomThroughTheEndpoint(t *testing.T) {
 	f := signaltest.New(t)
 	id := f.QueuedVideoExam("exam_ws2")
-	ep := localhome.Signal(f.App)
-	mux := http.NewServeMux()
-	mux.Handle(localws.Path, ep)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); ep.Close() })
+	_, url := serve(t, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	dial := func(token string) *websocket.Conn {
-		t.Helper()
-		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+localws.Path+"?token="+token, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ws.CloseNow() })
-		ws.SetReadLimit(1 << 20)
-		return ws
-	}
 	say := func(ws *websocket.Conn, m map[string]string) {
 		t.Helper()
 		b, _ := json.Marshal(m)
@@ -158,13 +159,13 @@ func TestSweepTellsTheRoomThroughTheEndpoint(t *testing.T) {
 		}
 	}
 
-	patient := dial(f.PatientToken(id))
+	patient := dial(t, url, f.PatientToken(id))
 	say(patient, map[string]string{"type": "join", "exam_id": id})
 	await(patient, "patient", "join")
 	// The provider connects later, so that only the patient's record has
 	// expired when the sweep runs.
 	f.Clock.Advance(signal.ConnTTL / 2)
-	provider := dial(f.ProviderToken("prov_tx_md"))
+	provider := dial(t, url, f.ProviderToken("prov_tx_md"))
 	say(provider, map[string]string{"type": "ring", "exam_id": id, "action": "accept"})
 	await(provider, "provider", "join")
 
